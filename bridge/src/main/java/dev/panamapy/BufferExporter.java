@@ -1,0 +1,30 @@
+package dev.panamapy;
+
+/**
+ * The dynamic form of an export: asked for a view each time a Python consumer calls
+ * {@code getbuffer} on the {@link JavaBuffer}, and told when that view is released.
+ * {@link BufferSpec} exported directly is the simple, static case.
+ *
+ * <p>Both methods are called with the GIL held, on the Python thread that takes or releases
+ * the view; they may call into Python. A view's native format, shape and strides stay valid
+ * until its release.
+ */
+public interface BufferExporter {
+
+    /**
+     * The view to hand to this request. The bridge applies PEP 3118's request rules to it (a
+     * WRITABLE request on a read-only spec is refused, and so on), exactly as for a static spec.
+     *
+     * @param request what the consumer asked for
+     * @return the view; throwing refuses the request: Python gets a {@code BufferError} with
+     *         the Java class and message
+     */
+    BufferSpec getBuffer(BufferRequest request);
+
+    /**
+     * The consumer released a view this exporter gave. Exceptions are logged and ignored.
+     *
+     * @param view the spec returned by the matching {@link #getBuffer} call
+     */
+    default void releaseBuffer(BufferSpec view) { }
+}

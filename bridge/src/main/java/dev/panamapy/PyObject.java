@@ -1,0 +1,302 @@
+package dev.panamapy;
+
+import dev.panamapy.internal.Convert;
+import dev.panamapy.internal.Errors;
+import dev.panamapy.internal.Interpreter;
+import dev.panamapy.internal.Mem;
+import dev.panamapy.internal.Ownership;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+import static dev.panamapy.bindings.Python_h.*;
+
+/**
+ * A Python object, seen from Java. Each {@code PyObject} owns exactly one strong reference to
+ * its object: every method that returns a {@code PyObject} hands the caller a new one, which
+ * the caller owns and should {@link #close()}. {@code close()} drops the reference (idempotent);
+ * one that is never closed is dropped after it becomes unreachable, by a Cleaner that takes the
+ * GIL (set {@code -Dpanamapy.leakDetection=true} to log where such objects were created).
+ *
+ * <p>Any thread may use a {@code PyObject} at any time: each call takes the GIL for its
+ * duration. Closing a {@code PyObject} while another thread still uses it is a bug in the caller.
+ * After {@link CPython#close()} every method throws {@link IllegalStateException}.
+ */
+public final class PyObject implements AutoCloseable, Convert.Handle {
+
+    final Interpreter interp;
+    private final Ownership.Ref ref;
+
+    PyObject(Interpreter interp, long newReference) {
+        this.interp = interp;
+        this.ref = Ownership.own(this, interp, newReference);
+    }
+
+    /** Wraps a new reference (or throws the pending Python exception if it is NULL). */
+    static PyObject own(Interpreter interp, MemorySegment newReference) {
+        return new PyObject(interp, Errors.check(interp.c, newReference));
+    }
+
+    @Override
+    public long pyAddress() {
+        long a = ref.address();
+        if (a == 0) throw new IllegalStateException("this PyObject is closed");
+        return a;
+    }
+
+    MemorySegment ptr() { return Mem.ptr(pyAddress()); }
+
+    /** {@code getattr(obj, name)}, a new object the caller owns. */
+    public PyObject getAttr(String name) {
+        int g = interp.enter();
+        try (Arena a = Arena.ofConfined()) {
+            return own(interp, PyObject_GetAttrString(ptr(), a.allocateFrom(name)));
+        } finally {
+            interp.exit(g);
+        }
+    }
+
+    /** {@code setattr(obj, name, value)}, value converted as by {@link #call}. */
+    public void setAttr(String name, Object value) {
+        int g = interp.enter();
+        try (Arena a = Arena.ofConfined()) {
+            long v = Convert.toPython(interp.c, value);
+            int rc = PyObject_SetAttrString(ptr(), a.allocateFrom(name), Mem.ptr(v));
+            Py_DecRef(Mem.ptr(v));
+            Errors.checkInt(interp.c, rc);
+        } finally {
+            interp.exit(g);
+        }
+    }
+
+    /** Whether {@code hasattr(obj, name)}. */
+    public boolean hasAttr(String name) {
+        int g = interp.enter();
+        try (Arena a = Arena.ofConfined()) {
+            return PyObject_HasAttrString(ptr(), a.allocateFrom(name)) == 1;
+        } finally {
+            interp.exit(g);
+        }
+    }
+
+    /**
+     * Calls this object with positional arguments. Java arguments are converted: null to None,
+     * Boolean, Integer/Long/Short/Byte to int, Double/Float to float, String to str, byte[] to
+     * bytes (a copy), PyObject and JavaBuffer as themselves.
+     *
+     * @return the result, a new object the caller owns
+     * @throws PythonException if the call raises
+     * @throws IllegalArgumentException if an argument cannot be converted (nothing is called)
+     */
+    public PyObject call(Object... args) {
+        int g = interp.enter();
+        try {
+            MemorySegment tuple = Calls.tuple(interp, args);
+            try {
+                return own(interp, PyObject_Call(ptr(), tuple, MemorySegment.NULL));
+            } finally {
+                Py_DecRef(tuple);
+            }
+        } finally {
+            interp.exit(g);
+        }
+    }
+
+    /** {@code obj.name(*args)}. */
+    public PyObject callMethod(String name, Object... args) {
+        try (PyObject m = getAttr(name)) {
+            return m.call(args);
+        }
+    }
+
+    /** {@code obj[key]}, key converted as by {@link #call}. */
+    public PyObject getItem(Object key) {
+        int g = interp.enter();
+        try {
+            long k = Convert.toPython(interp.c, key);
+            try {
+                return own(interp, PyObject_GetItem(ptr(), Mem.ptr(k)));
+            } finally {
+                Py_DecRef(Mem.ptr(k));
+            }
+        } finally {
+            interp.exit(g);
+        }
+    }
+
+    /** {@code obj[key] = value}. */
+    public void setItem(Object key, Object value) {
+        int g = interp.enter();
+        try {
+            long k = Convert.toPython(interp.c, key);
+            long v = Convert.toPython(interp.c, value);
+            int rc = PyObject_SetItem(ptr(), Mem.ptr(k), Mem.ptr(v));
+            Py_DecRef(Mem.ptr(k));
+            Py_DecRef(Mem.ptr(v));
+            Errors.checkInt(interp.c, rc);
+        } finally {
+            interp.exit(g);
+        }
+    }
+
+    /** {@code len(obj)}. */
+    public long length() {
+        int g = interp.enter();
+        try {
+            long n = PyObject_Size(ptr());
+            if (n < 0) throw Errors.fetch(interp.c);
+            return n;
+        } finally {
+            interp.exit(g);
+        }
+    }
+
+    /** The value of a Python int (or any object with {@code __index__}) as a Java long. */
+    public long asLong() {
+        int g = interp.enter();
+        try {
+            long v = PyLong_AsLongLong(ptr());
+            if (v == -1) Errors.checkPending(interp.c);
+            return v;
+        } finally {
+            interp.exit(g);
+        }
+    }
+
+    /** The value of a Python float (or anything with {@code __float__}/{@code __index__}) as a double. */
+    public double asDouble() {
+        int g = interp.enter();
+        try {
+            double v = PyFloat_AsDouble(ptr());
+            if (v == -1.0) Errors.checkPending(interp.c);
+            return v;
+        } finally {
+            interp.exit(g);
+        }
+    }
+
+    /** Python truthiness: {@code bool(obj)}. */
+    public boolean asBoolean() {
+        int g = interp.enter();
+        try {
+            int v = PyObject_IsTrue(ptr());
+            Errors.checkInt(interp.c, v);
+            return v == 1;
+        } finally {
+            interp.exit(g);
+        }
+    }
+
+    /**
+     * The value of a Python {@code str}.
+     *
+     * @throws ClassCastException if this is not a str (use {@link #toString()} for {@code str(obj)})
+     */
+    public String asString() {
+        int g = interp.enter();
+        try {
+            long t = PyObject_Type(ptr()).address();
+            Py_DecRef(Mem.ptr(t));
+            if (t != interp.c.strType && PyType_IsSubtype(Mem.ptr(t), Mem.ptr(interp.c.strType)) == 0) {
+                throw new ClassCastException("Python object of type '" + typeNameLocked() + "' is not a str; "
+                        + "use toString() for str(obj)");
+            }
+            String s = Convert.utf8(ptr());
+            if (s == null) throw Errors.fetch(interp.c);
+            return s;
+        } finally {
+            interp.exit(g);
+        }
+    }
+
+    /**
+     * A copy of the contents of a Python {@code bytes} object.
+     *
+     * @throws ClassCastException if this is not bytes
+     */
+    public byte[] asBytesCopy() {
+        int g = interp.enter();
+        try {
+            long t = PyObject_Type(ptr()).address();
+            Py_DecRef(Mem.ptr(t));
+            if (t != interp.c.bytesType && PyType_IsSubtype(Mem.ptr(t), Mem.ptr(interp.c.bytesType)) == 0) {
+                throw new ClassCastException("Python object of type '" + typeNameLocked() + "' is not bytes");
+            }
+            return Convert.bytes(interp.c, ptr());
+        } finally {
+            interp.exit(g);
+        }
+    }
+
+    /** Whether this is {@code None}. */
+    public boolean isNone() { return pyAddress() == interp.c.none; }
+
+    /** The name of this object's type, e.g. {@code "int"} or {@code "numpy.ndarray"}. */
+    public String typeName() {
+        int g = interp.enter();
+        try {
+            return typeNameLocked();
+        } finally {
+            interp.exit(g);
+        }
+    }
+
+    private String typeNameLocked() {
+        MemorySegment t = PyObject_Type(ptr());
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment mod = PyObject_GetAttrString(t, a.allocateFrom("__module__"));
+            MemorySegment name = PyObject_GetAttrString(t, a.allocateFrom("__qualname__"));
+            String m = mod.address() == 0 ? null : Errors.str(mod);
+            String n = name.address() == 0 ? "?" : Errors.str(name);
+            if (mod.address() != 0) Py_DecRef(mod);
+            if (name.address() != 0) Py_DecRef(name);
+            PyErr_Clear();
+            return m == null || m.equals("builtins") ? n : m + "." + n;
+        } finally {
+            Py_DecRef(t);
+        }
+    }
+
+    /** {@code repr(obj)}. */
+    public String repr() {
+        int g = interp.enter();
+        try {
+            MemorySegment r = PyObject_Repr(ptr());
+            Errors.check(interp.c, r);
+            try { return Convert.utf8(r); } finally { Py_DecRef(r); }
+        } finally {
+            interp.exit(g);
+        }
+    }
+
+    /**
+     * A view of this object's buffer (PEP 3118 {@code PyObject_GetBuffer} with the given request).
+     * The caller owns the view and must close it to release the buffer.
+     *
+     * @throws PythonException (BufferError, TypeError) if the object cannot give such a buffer
+     */
+    public PyBufferView getBuffer(BufferRequest request) {
+        return PyBufferView.of(this, request);
+    }
+
+    /** {@code str(obj)}; "&lt;closed PyObject&gt;" once closed. */
+    @Override
+    public String toString() {
+        if (ref.address() == 0) return "<closed PyObject>";
+        int g = interp.enter();
+        try {
+            MemorySegment s = PyObject_Str(ptr());
+            Errors.check(interp.c, s);
+            try { return Convert.utf8(s); } finally { Py_DecRef(s); }
+        } finally {
+            interp.exit(g);
+        }
+    }
+
+    /** Whether {@link #close()} was called. */
+    public boolean isClosed() { return ref.address() == 0; }
+
+    /** Drops this reference. Idempotent; a no-op after {@link CPython#close()}. */
+    @Override
+    public void close() { ref.close(); }
+}

@@ -1,0 +1,7 @@
+package dev.panamapy;
+
+/** Python could not be found, probed, loaded or initialized; the message says why and what to do. */
+public final class PythonStartupException extends RuntimeException {
+    public PythonStartupException(String message) { super(message); }
+    public PythonStartupException(String message, Throwable cause) { super(message, cause); }
+}

@@ -1,0 +1,106 @@
+package dev.panamapy.internal;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.charset.StandardCharsets;
+
+import static dev.panamapy.bindings.Python_h.*;
+
+/**
+ * Converts values between Java and Python. Java to Python: null, Boolean, Integer, Long,
+ * Short, Byte, Double, Float, String, byte[] (copied into bytes) and objects that already are
+ * Python objects ({@link Handle}). Python to Java (for arguments of Java functions): None,
+ * bool, int, float, str and bytes by exact type; anything else stays a Python object.
+ *
+ * <p>All methods require the GIL.
+ */
+public final class Convert {
+    private Convert() { }
+
+    /** Something that is a Python object: gives a borrowed pointer valid while the caller holds it. */
+    public interface Handle {
+        long pyAddress();
+    }
+
+    /** A new reference to the Python equivalent of a Java value. */
+    public static long toPython(Constants c, Object v) {
+        if (v == null) { Py_IncRef(Mem.ptr(c.none)); return c.none; }
+        if (v instanceof Handle h) {
+            long p = h.pyAddress();
+            Py_IncRef(Mem.ptr(p));
+            return p;
+        }
+        MemorySegment r;
+        if (v instanceof Boolean b) {
+            long p = b ? c.trueObj : c.falseObj;
+            Py_IncRef(Mem.ptr(p));
+            return p;
+        } else if (v instanceof Integer || v instanceof Long || v instanceof Short || v instanceof Byte) {
+            r = PyLong_FromLongLong(((Number) v).longValue());
+        } else if (v instanceof Double || v instanceof Float) {
+            r = PyFloat_FromDouble(((Number) v).doubleValue());
+        } else if (v instanceof String s) {
+            byte[] utf8 = s.getBytes(StandardCharsets.UTF_8);
+            try (Arena a = Arena.ofConfined()) {
+                MemorySegment buf = a.allocate(Math.max(1, utf8.length));
+                MemorySegment.copy(utf8, 0, buf, ValueLayout.JAVA_BYTE, 0, utf8.length);
+                r = PyUnicode_FromStringAndSize(buf, utf8.length);
+            }
+        } else if (v instanceof byte[] bytes) {
+            try (Arena a = Arena.ofConfined()) {
+                MemorySegment buf = a.allocate(Math.max(1, bytes.length));
+                MemorySegment.copy(bytes, 0, buf, ValueLayout.JAVA_BYTE, 0, bytes.length);
+                r = PyBytes_FromStringAndSize(buf, bytes.length);
+            }
+        } else {
+            throw new IllegalArgumentException("cannot pass a " + v.getClass().getName() + " to Python: supported are null, "
+                    + "Boolean, Integer, Long, Short, Byte, Double, Float, String, byte[] (copied), PyObject and JavaBuffer");
+        }
+        return Errors.check(c, r);
+    }
+
+    /**
+     * The Java value of a Python object for a Java function's argument: Boolean, Long, Double,
+     * String, byte[] or null; or 0 meaning "not a plain value" (the caller wraps it).
+     */
+    public static Object toJavaOrNull(Constants c, long obj, Object notPlain) {
+        if (obj == c.none) return null;
+        long t = PyObject_Type(Mem.ptr(obj)).address();
+        Py_DecRef(Mem.ptr(t));
+        if (t == c.boolType) return obj == c.trueObj;
+        if (t == c.intType) {
+            long v = PyLong_AsLongLong(Mem.ptr(obj));
+            if (v == -1 && PyErr_Occurred().address() != 0) {
+                PyErr_Clear();              // too large for a long: keep it a Python int
+                return notPlain;
+            }
+            return v;
+        }
+        if (t == c.floatType) return PyFloat_AsDouble(Mem.ptr(obj));
+        if (t == c.strType) return utf8(Mem.ptr(obj));
+        if (t == c.bytesType) return bytes(c, Mem.ptr(obj));
+        return notPlain;
+    }
+
+    /** The UTF-8 contents of a Python str. */
+    public static String utf8(MemorySegment str) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment size = a.allocate(ValueLayout.JAVA_LONG);
+            MemorySegment p = PyUnicode_AsUTF8AndSize(str, size);
+            if (p.address() == 0) return null;
+            long n = size.get(ValueLayout.JAVA_LONG, 0);
+            byte[] b = p.reinterpret(n).toArray(ValueLayout.JAVA_BYTE);
+            return new String(b, StandardCharsets.UTF_8);
+        }
+    }
+
+    /** A copy of a Python bytes object's contents. */
+    public static byte[] bytes(Constants c, MemorySegment bytesObj) {
+        long n = PyBytes_Size(bytesObj);
+        if (n < 0) throw Errors.fetch(c);
+        MemorySegment p = PyBytes_AsString(bytesObj);
+        if (p.address() == 0) throw Errors.fetch(c);
+        return p.reinterpret(n).toArray(ValueLayout.JAVA_BYTE);
+    }
+}

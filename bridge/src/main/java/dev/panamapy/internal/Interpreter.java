@@ -1,0 +1,227 @@
+package dev.panamapy.internal;
+
+import dev.panamapy.PythonException;
+import dev.panamapy.PythonStartupException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static dev.panamapy.bindings.Python_h.*;
+
+/**
+ * The one embedded CPython of this process: starts it, hands out the GIL, and finalizes it.
+ *
+ * <p>CPython is initialized and finalized on a dedicated platform thread ("panamapy-main"),
+ * so that {@code start} and {@code close} may be called from any Java thread: CPython wants
+ * {@code Py_FinalizeEx} on the thread that ran {@code Py_InitializeEx}. Right after start
+ * that thread releases the GIL ({@code PyEval_SaveThread}); from then on every call takes it
+ * with {@code PyGILState_Ensure} on the calling thread, through {@link #enter()}.
+ *
+ * <p>{@link #enter()} also counts calls in flight, so {@link #close()} waits for them to
+ * leave before it finalizes: no thread can be inside CPython while it goes away.
+ */
+public final class Interpreter {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Interpreter.class);
+
+    private static final Object LOCK = new Object();
+    private static Interpreter running;          // guarded by LOCK
+    private static String finalizedBy;           // guarded by LOCK: set once CPython was finalized in this process
+
+    private final PythonInstallation installation;
+    private final AtomicInteger inFlight = new AtomicInteger();
+    private final ThreadLocal<int[]> depth = ThreadLocal.withInitial(() -> new int[1]);
+    private volatile boolean closed;
+    private final CountDownLatch finalizeRequested = new CountDownLatch(1);
+    private final CompletableFuture<Void> finalized = new CompletableFuture<>();
+    private final Thread mainThread;
+
+    /** Borrowed or owned pointers cached at start; valid until close. */
+    public final Constants c;
+
+    private Interpreter(PythonInstallation installation) {
+        this.installation = installation;
+        CompletableFuture<Constants> started = new CompletableFuture<>();
+        this.mainThread = Thread.ofPlatform().name("panamapy-main").daemon(true).unstarted(() -> run(started));
+        mainThread.start();
+        try {
+            this.c = started.get();
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof RuntimeException re) throw re;
+            throw new PythonStartupException("CPython failed to start: " + cause, cause);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new PythonStartupException("interrupted while CPython was starting", e);
+        }
+    }
+
+    /**
+     * Starts CPython from the given executable (or the discovered one).
+     *
+     * @throws PythonStartupException when it cannot (not found, too old, no shared libpython ...)
+     * @throws IllegalStateException  when CPython already runs, or ran, in this process
+     */
+    public static Interpreter start(Path explicitExecutable) {
+        synchronized (LOCK) {
+            if (running != null) {
+                throw new IllegalStateException("CPython " + running.installation.version() + " from "
+                        + running.installation.sysExecutable() + " is already running in this process; only one "
+                        + "interpreter per process is supported: use CPython.running() to get it, or close it first");
+            }
+            if (finalizedBy != null) {
+                throw new IllegalStateException("CPython was already started and closed in this process (" + finalizedBy
+                        + "); CPython cannot be restarted reliably after Py_FinalizeEx (extension modules such as numpy "
+                        + "do not support it): start a new JVM");
+            }
+            Path exe = LibPython.findExecutable(explicitExecutable);
+            PythonInstallation inst = PythonInstallation.probe(exe).requireEmbeddable();
+            LOG.debug("embedding CPython {} from {} (libpython {})", inst.version(), inst.sysExecutable(), inst.libpython());
+            LibPython.load(inst.libpython());
+            running = new Interpreter(inst);
+            LOG.info("CPython {} started ({})", inst.version(), inst.sysExecutable());
+            return running;
+        }
+    }
+
+    /** The running interpreter, or null. */
+    public static Interpreter running() {
+        synchronized (LOCK) { return running; }
+    }
+
+    public PythonInstallation installation() { return installation; }
+
+    public boolean isClosed() { return closed; }
+
+    // ---- the main thread ----------------------------------------------------------------------
+
+    private void run(CompletableFuture<Constants> started) {
+        MemorySegment tstate;
+        Constants constants;
+        try {
+            if (Py_IsInitialized() != 0) {
+                throw new PythonStartupException("CPython is already initialized in this process by someone else");
+            }
+            try (Arena arena = Arena.ofConfined()) {
+                // the program name decides prefix and venv discovery; CPython keeps the pointer forever
+                MemorySegment wname = Py_DecodeLocale(arena.allocateFrom(installation.sysExecutable()), MemorySegment.NULL);
+                if (!wname.equals(MemorySegment.NULL)) Py_SetProgramName(wname);
+            }
+            Py_InitializeEx(0);          // 0: leave the JVM's signal handlers alone
+            if (Py_IsInitialized() == 0) throw new PythonStartupException("Py_InitializeEx failed");
+            constants = Constants.load(this);
+            tstate = PyEval_SaveThread();
+        } catch (Throwable t) {
+            started.completeExceptionally(t instanceof PythonException pe
+                    ? new PythonStartupException("CPython started but could not be set up: " + pe.getMessage(), pe) : t);
+            return;
+        }
+        started.complete(constants);
+        try {
+            finalizeRequested.await();
+        } catch (InterruptedException e) {
+            // a daemon thread: the JVM is going away; leave CPython as it is
+            return;
+        }
+        try {
+            PyEval_RestoreThread(tstate);
+            int rc = Py_FinalizeEx();
+            if (rc != 0) LOG.warn("Py_FinalizeEx reported an error flushing buffered data (rc={})", rc);
+            finalized.complete(null);
+        } catch (Throwable t) {
+            finalized.completeExceptionally(t);
+        }
+    }
+
+    // ---- the GIL --------------------------------------------------------------------------------
+
+    /**
+     * Takes the GIL on this thread (re-entrantly) and counts the call in flight. Every
+     * {@code enter} must be paired with {@link #exit(int)} on the same thread.
+     *
+     * @throws IllegalStateException after {@link #close()}
+     */
+    public int enter() {
+        int[] d = depth.get();
+        if (d[0] == 0) {
+            inFlight.incrementAndGet();
+            if (closed) {
+                inFlight.decrementAndGet();
+                throw new IllegalStateException("CPython is closed: no calls can be made after close()");
+            }
+        }
+        d[0]++;
+        return PyGILState_Ensure();
+    }
+
+    /** Like {@link #enter()} but answers -1 instead of throwing when closed (for cleaners). */
+    public int tryEnter() {
+        int[] d = depth.get();
+        if (d[0] == 0) {
+            inFlight.incrementAndGet();
+            if (closed) {
+                inFlight.decrementAndGet();
+                return -1;
+            }
+        }
+        d[0]++;
+        return PyGILState_Ensure();
+    }
+
+    /** Releases what {@link #enter()} took. */
+    public void exit(int gilState) {
+        PyGILState_Release(gilState);
+        int[] d = depth.get();
+        if (--d[0] == 0) inFlight.decrementAndGet();
+    }
+
+    /** Whether this thread is inside {@link #enter()}. */
+    public boolean holdsGil() { return depth.get()[0] > 0; }
+
+    // ---- close ----------------------------------------------------------------------------------
+
+    /**
+     * Finalizes CPython: waits for calls in flight on other threads, then runs
+     * {@code Py_FinalizeEx} on the main thread. Idempotent.
+     *
+     * @throws IllegalStateException when called from inside a call (a gil() scope or a callback)
+     */
+    public void close() {
+        if (holdsGil()) {
+            throw new IllegalStateException("close() called while this thread holds the GIL (inside a gil() scope or a "
+                    + "Java function called from Python); close the scope first");
+        }
+        synchronized (LOCK) {
+            if (closed) return;
+            closed = true;
+            finalizedBy = "closed by thread " + Thread.currentThread().getName();
+        }
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        while (inFlight.get() > 0) {
+            if (System.nanoTime() > deadline) {
+                LOG.warn("{} call(s) still inside CPython after 30 s; finalizing anyway", inFlight.get());
+                break;
+            }
+            Thread.onSpinWait();
+            try { Thread.sleep(1); } catch (InterruptedException e) { Thread.currentThread().interrupt(); break; }
+        }
+        finalizeRequested.countDown();
+        try {
+            finalized.get();
+        } catch (ExecutionException e) {
+            LOG.warn("Py_FinalizeEx failed", e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            synchronized (LOCK) { running = null; }
+        }
+        LOG.info("CPython {} finalized", installation.version());
+    }
+}

@@ -1,0 +1,124 @@
+package dev.panamapy.internal;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandles;
+
+import static dev.panamapy.bindings.Python_h.*;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+/**
+ * The C entry points Python calls: the slots of {@code panamapy.JavaBuffer} and the function
+ * behind Java callables. Each one is a thin shell around the {@link UpcallBarrier}: look up the
+ * Java state, call it, and turn anything thrown into a Python exception. Pointers arrive as
+ * {@code long} (same register and size as a C pointer on the 64-bit ABIs the JDK supports),
+ * which keeps the hot path free of segment allocation.
+ */
+final class Upcalls {
+    private Upcalls() { }
+
+    /** Set once when the types are made; one interpreter per process. */
+    static Constants c;
+
+    /** Offset of the handle slot in a JavaBuffer object, right after the PyObject header. */
+    static final long HANDLE_OFFSET = dev.panamapy.bindings._object.layout().byteSize();
+
+    static long handleOf(long self) { return Mem.getLong(self + HANDLE_OFFSET); }
+
+    // int getbuffer(PyObject *self, Py_buffer *view, int flags)
+    static int getbuffer(long self, long view, int flags) {
+        try {
+            Exports.State s = Exports.get(handleOf(self));
+            if (s == null) throw new IllegalStateException("JavaBuffer has no Java state (already deallocated?)");
+            return s.getBuffer(c, self, view, flags);
+        } catch (Throwable t) {
+            return UpcallBarrier.bufferFailure(c, t, view);
+        }
+    }
+
+    // void releasebuffer(PyObject *self, Py_buffer *view)
+    static void releasebuffer(long self, long view) {
+        try {
+            Exports.State s = Exports.get(handleOf(self));
+            if (s != null) s.release(view);
+        } catch (Throwable t) {
+            UpcallBarrier.voidFailure("bf_releasebuffer", t);
+        }
+    }
+
+    // void dealloc(PyObject *self)
+    static void dealloc(long self) {
+        try {
+            long h = handleOf(self);
+            Exports.State s = Exports.get(h);
+            if (s != null) {
+                Exports.unregister(h);
+                s.deallocated();
+            }
+        } catch (Throwable t) {
+            UpcallBarrier.voidFailure("tp_dealloc", t);
+        } finally {
+            // heap type instances own a reference to their type (CPython >= 3.8)
+            MemorySegment type = PyObject_Type(Mem.ptr(self));    // +1
+            PyObject_Free(Mem.ptr(self));
+            Py_DecRef(type);
+            Py_DecRef(type);                                      // the instance's own reference
+        }
+    }
+
+    // PyObject *repr(PyObject *self)
+    static long repr(long self) {
+        try {
+            Exports.State s = Exports.get(handleOf(self));
+            String text = "<panamapy.JavaBuffer " + (s == null ? "(released)" : s.describe()) + ">";
+            try (Arena a = Arena.ofConfined()) {
+                return PyUnicode_FromString(a.allocateFrom(text)).address();
+            }
+        } catch (Throwable t) {
+            return UpcallBarrier.objectFailure(c, c.excRuntimeError, t);
+        }
+    }
+
+    // PyObject *tp_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+    static long tpNew(long type, long args, long kwds) {
+        try {
+            try (Arena a = Arena.ofConfined()) {
+                PyErr_SetString(Mem.ptr(c.excTypeError), a.allocateFrom("cannot create 'panamapy.JavaBuffer' "
+                        + "instances from Python: a JavaBuffer is made in Java by CPython.export(...)"));
+            }
+            return 0;
+        } catch (Throwable t) {
+            return UpcallBarrier.objectFailure(c, c.excTypeError, t);
+        }
+    }
+
+    // PyObject *fn(PyObject *self, PyObject *args)  (METH_VARARGS)
+    static long callFunction(long self, long args) {
+        try {
+            return Functions.call(c, self, args);
+        } catch (Throwable t) {
+            return UpcallBarrier.functionFailure(c, t);
+        }
+    }
+
+    // ---- stubs ----------------------------------------------------------------------------------
+
+    static final MemorySegment GETBUFFER = stub("getbuffer", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT));
+    static final MemorySegment RELEASEBUFFER = stub("releasebuffer", FunctionDescriptor.ofVoid(JAVA_LONG, JAVA_LONG));
+    static final MemorySegment DEALLOC = stub("dealloc", FunctionDescriptor.ofVoid(JAVA_LONG));
+    static final MemorySegment REPR = stub("repr", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG));
+    static final MemorySegment TP_NEW = stub("tpNew", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG));
+    static final MemorySegment CALL_FUNCTION = stub("callFunction", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG));
+
+    private static MemorySegment stub(String method, FunctionDescriptor fd) {
+        try {
+            var mh = MethodHandles.lookup().findStatic(Upcalls.class, method, fd.toMethodType());
+            return Linker.nativeLinker().upcallStub(mh, fd, Arena.global());
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+}
