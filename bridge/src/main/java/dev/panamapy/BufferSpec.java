@@ -17,7 +17,8 @@ import java.util.Objects;
  * that exists is a spec Python may safely read: every element the view can address lies
  * inside the segment, otherwise {@link IllegalArgumentException} names the first bad index.
  * Setting a shape resets the strides to C order; call {@link #strides} or {@link #fortran}
- * after it.
+ * after it. Where a step on its own would leave the view out of bounds (negative strides need
+ * their offset; a zero stride needs its shape), set all three at once with {@link #layout}.
  *
  * <p>{@link #unchecked()} switches validation off, for test harnesses that must hand a
  * consumer a deliberately broken view (wrong itemsize, strides out of bounds, any format).
@@ -102,6 +103,17 @@ public final class BufferSpec {
     public BufferSpec strides(long... strides) {
         Objects.requireNonNull(strides, "strides");
         return new BufferSpec(segment, offset, format, itemsize, shape, strides.clone(), suboffsets, readOnly, checked);
+    }
+
+    /**
+     * The same spec with offset, shape and strides set together and validated once: for layouts
+     * that no single step reaches in bounds, such as negative strides (which need the offset).
+     */
+    public BufferSpec layout(long byteOffset, long[] shape, long[] strides) {
+        Objects.requireNonNull(shape, "shape");
+        Objects.requireNonNull(strides, "strides");
+        return new BufferSpec(segment, byteOffset, format, itemsize, shape.clone(), strides.clone(),
+                suboffsets(shape.length), readOnly, checked);
     }
 
     /** The same spec with Fortran-order (column-major) strides for its shape. */
@@ -222,24 +234,27 @@ public final class BufferSpec {
 
     // ---- helpers ----------------------------------------------------------------------------
 
-    /** Row-major strides: the last index varies fastest. */
+    /**
+     * Row-major strides: the last index varies fastest. As CPython computes them
+     * ({@code init_strides_from_shape}): a zero-length dimension makes the outer strides 0.
+     */
     public static long[] cStrides(long[] shape, long itemsize) {
         long[] st = new long[shape.length];
         long sd = itemsize;
         for (int i = shape.length - 1; i >= 0; i--) {
             st[i] = sd;
-            sd *= Math.max(shape[i], 1);
+            sd *= shape[i];
         }
         return st;
     }
 
-    /** Column-major strides: the first index varies fastest. */
+    /** Column-major strides: the first index varies fastest (zero-length dimensions as in {@link #cStrides}). */
     public static long[] fStrides(long[] shape, long itemsize) {
         long[] st = new long[shape.length];
         long sd = itemsize;
         for (int i = 0; i < shape.length; i++) {
             st[i] = sd;
-            sd *= Math.max(shape[i], 1);
+            sd *= shape[i];
         }
         return st;
     }
