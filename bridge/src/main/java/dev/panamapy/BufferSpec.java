@@ -99,6 +99,11 @@ public final class BufferSpec {
                 readOnly, checked);
     }
 
+    /** The same spec as a 0-d scalar (one item, no dimensions); {@code shape()} with no arguments is the getter. */
+    public BufferSpec scalar() {
+        return shape(new long[0]);
+    }
+
     /** The same spec with these strides, in bytes, one per dimension; negative and zero allowed. */
     public BufferSpec strides(long... strides) {
         Objects.requireNonNull(strides, "strides");
