@@ -41,19 +41,51 @@ public final class BufferSpec {
     private final long[] suboffsets;   // null when the view has none
     private final boolean readOnly;
     private final boolean checked;
+    private final Harness harness;     // deliberate breakage, unchecked specs only; NONE otherwise
 
-    private BufferSpec(MemorySegment segment, long offset, String format, long itemsize, long[] shape,
-                       long[] strides, long[] suboffsets, boolean readOnly, boolean checked) {
-        this.segment = segment;
-        this.offset = offset;
-        this.format = format;
-        this.itemsize = itemsize;
-        this.shape = shape;
-        this.strides = strides;
-        this.suboffsets = suboffsets;
-        this.readOnly = readOnly;
-        this.checked = checked;
+    /** What only a harness sets: fields that make the Py_buffer deliberately inconsistent. */
+    record Harness(long len, boolean nullShape, boolean nullStrides, int refusedFlags, String refusal,
+                   Object keepAlive) {
+        static final Harness NONE = new Harness(-1, false, false, 0, null, null);
+    }
+
+    /** The fields, copied for each step. */
+    private static final class F {
+        MemorySegment segment; long offset; String format; long itemsize; long[] shape; long[] strides;
+        long[] suboffsets; boolean readOnly; boolean checked; Harness harness = Harness.NONE;
+    }
+
+    private BufferSpec(F f) {
+        this.segment = f.segment;
+        this.offset = f.offset;
+        this.format = f.format;
+        this.itemsize = f.itemsize;
+        this.shape = f.shape;
+        this.strides = f.strides;
+        this.suboffsets = f.suboffsets;
+        this.readOnly = f.readOnly;
+        this.checked = f.checked;
+        this.harness = f.harness;
         if (checked) validate();
+    }
+
+    private F f() {
+        F f = new F();
+        f.segment = segment; f.offset = offset; f.format = format; f.itemsize = itemsize; f.shape = shape;
+        f.strides = strides; f.suboffsets = suboffsets; f.readOnly = readOnly; f.checked = checked; f.harness = harness;
+        return f;
+    }
+
+    private static BufferSpec start(MemorySegment segment, String format, long itemsize, boolean checked) {
+        F f = new F();
+        f.segment = segment;
+        f.format = format;
+        f.itemsize = itemsize;
+        long n = itemsize == 0 ? 0 : segment.byteSize() / itemsize;
+        f.shape = new long[]{n};
+        f.strides = new long[]{itemsize};
+        f.checked = checked;
+        return new BufferSpec(f);
     }
 
     /**
@@ -67,9 +99,7 @@ public final class BufferSpec {
     public static BufferSpec of(MemorySegment segment, String format) {
         Objects.requireNonNull(segment, "segment");
         requireNative(segment);
-        long itemsize = StructFormat.parse(format).itemsize();
-        long n = itemsize == 0 ? 0 : segment.byteSize() / itemsize;
-        return new BufferSpec(segment, 0, format, itemsize, new long[]{n}, new long[]{itemsize}, null, false, true);
+        return start(segment, format, StructFormat.parse(format).itemsize(), true);
     }
 
     /**
@@ -82,21 +112,63 @@ public final class BufferSpec {
         long itemsize;
         try {
             itemsize = StructFormat.parse(format).itemsize();
-        } catch (IllegalArgumentException e) {
+        } catch (IllegalArgumentException | NullPointerException e) {
             itemsize = 1;
         }
-        long n = itemsize == 0 ? 0 : segment.byteSize() / itemsize;
-        return new BufferSpec(segment, 0, format, itemsize, new long[]{n}, new long[]{itemsize}, null, false, false);
+        return start(segment, format, itemsize, false);
+    }
+
+    /**
+     * A PIL-style indirect view of a C-contiguous N-D array ({@code shape.length >= 2}) in
+     * {@code data}: the bridge allocates an array of pointers to the sub-arrays of the first
+     * dimension and keeps it (and {@code data}) alive with the spec; {@code buf} points at the
+     * pointer array, the suboffsets are {@code [0, -1, ...]}. Consumers must request
+     * {@code PyBUF_INDIRECT} to see it. Unchecked by nature.
+     */
+    public static BufferSpec indirect(MemorySegment data, String format, long... shape) {
+        Objects.requireNonNull(data, "data");
+        requireNative(data);
+        if (shape.length < 2) throw new IllegalArgumentException("an indirect view needs at least 2 dimensions");
+        long itemsize = StructFormat.parse(format).itemsize();
+        long[] inner = Arrays.copyOfRange(shape, 1, shape.length);
+        long rowBytes = itemsize;
+        for (long d : inner) rowBytes *= d;
+        if (rowBytes * shape[0] > data.byteSize()) {
+            throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " needs " + rowBytes * shape[0]
+                    + " bytes but the segment has " + data.byteSize());
+        }
+        MemorySegment pointers = java.lang.foreign.Arena.ofAuto().allocate(8 * Math.max(1, shape[0]), 8);
+        for (long i = 0; i < shape[0]; i++) pointers.setAtIndex(java.lang.foreign.ValueLayout.JAVA_LONG, i,
+                data.address() + i * rowBytes);
+        F f = new F();
+        f.segment = pointers;
+        f.format = format;
+        f.itemsize = itemsize;
+        f.shape = shape.clone();
+        long[] st = new long[shape.length];
+        st[0] = 8;
+        long[] innerStrides = cStrides(inner, itemsize);
+        System.arraycopy(innerStrides, 0, st, 1, inner.length);
+        f.strides = st;
+        long[] sub = new long[shape.length];
+        Arrays.fill(sub, -1);
+        sub[0] = 0;
+        f.suboffsets = sub;
+        f.checked = false;
+        f.harness = new Harness(-1, false, false, 0, null, data);
+        return new BufferSpec(f);
     }
 
     // ---- the steps ------------------------------------------------------------------------
 
-    /** The same spec with this shape and C-order (row-major) strides. A 0-d scalar has no dims. */
+    /** The same spec with this shape and C-order (row-major) strides. See {@link #scalar()} for 0-d. */
     public BufferSpec shape(long... shape) {
         Objects.requireNonNull(shape, "shape");
-        long[] s = shape.clone();
-        return new BufferSpec(segment, offset, format, itemsize, s, cStrides(s, itemsize), suboffsets(s.length),
-                readOnly, checked);
+        F f = f();
+        f.shape = shape.clone();
+        f.strides = cStrides(f.shape, itemsize);
+        f.suboffsets = suboffsets(f.shape.length);
+        return new BufferSpec(f);
     }
 
     /** The same spec as a 0-d scalar (one item, no dimensions); {@code shape()} with no arguments is the getter. */
@@ -107,7 +179,9 @@ public final class BufferSpec {
     /** The same spec with these strides, in bytes, one per dimension; negative and zero allowed. */
     public BufferSpec strides(long... strides) {
         Objects.requireNonNull(strides, "strides");
-        return new BufferSpec(segment, offset, format, itemsize, shape, strides.clone(), suboffsets, readOnly, checked);
+        F f = f();
+        f.strides = strides.clone();
+        return new BufferSpec(f);
     }
 
     /**
@@ -117,25 +191,33 @@ public final class BufferSpec {
     public BufferSpec layout(long byteOffset, long[] shape, long[] strides) {
         Objects.requireNonNull(shape, "shape");
         Objects.requireNonNull(strides, "strides");
-        return new BufferSpec(segment, byteOffset, format, itemsize, shape.clone(), strides.clone(),
-                suboffsets(shape.length), readOnly, checked);
+        F f = f();
+        f.offset = byteOffset;
+        f.shape = shape.clone();
+        f.strides = strides.clone();
+        f.suboffsets = suboffsets(shape.length);
+        return new BufferSpec(f);
     }
 
     /** The same spec with Fortran-order (column-major) strides for its shape. */
     public BufferSpec fortran() {
-        return new BufferSpec(segment, offset, format, itemsize, shape, fStrides(shape, itemsize), suboffsets,
-                readOnly, checked);
+        F f = f();
+        f.strides = fStrides(shape, itemsize);
+        return new BufferSpec(f);
     }
 
     /** The same spec with C-order (row-major) strides for its shape. */
     public BufferSpec cOrder() {
-        return new BufferSpec(segment, offset, format, itemsize, shape, cStrides(shape, itemsize), suboffsets,
-                readOnly, checked);
+        F f = f();
+        f.strides = cStrides(shape, itemsize);
+        return new BufferSpec(f);
     }
 
     /** The same spec starting this many bytes into the segment ({@code buf = segment + offset}). */
     public BufferSpec offset(long byteOffset) {
-        return new BufferSpec(segment, byteOffset, format, itemsize, shape, strides, suboffsets, readOnly, checked);
+        F f = f();
+        f.offset = byteOffset;
+        return new BufferSpec(f);
     }
 
     /**
@@ -143,23 +225,28 @@ public final class BufferSpec {
      * {@code struct.calcsize}; an unchecked spec takes any value.
      */
     public BufferSpec itemsize(long itemsize) {
-        return new BufferSpec(segment, offset, format, itemsize, shape, strides, suboffsets, readOnly, checked);
+        F f = f();
+        f.itemsize = itemsize;
+        return new BufferSpec(f);
     }
 
     /** The same spec, read-only: Python cannot write through it (numpy's {@code writeable} is False). */
     public BufferSpec readOnly() {
-        return new BufferSpec(segment, offset, format, itemsize, shape, strides, suboffsets, true, checked);
+        return readOnly(true);
     }
 
     /** The same spec, read-only or writable as given. */
     public BufferSpec readOnly(boolean readOnly) {
-        return new BufferSpec(segment, offset, format, itemsize, shape, strides, suboffsets, readOnly, checked);
+        F f = f();
+        f.readOnly = readOnly;
+        return new BufferSpec(f);
     }
 
     /**
      * The same spec with PIL-style suboffsets, one per dimension ({@code -1}: no indirection in
      * that dimension). A spec with suboffsets addresses memory through pointers stored in the
-     * segment, which the bridge cannot bound-check: only an {@link #unchecked()} spec may have them.
+     * segment, which the bridge cannot bound-check: only an {@link #unchecked()} spec may have
+     * them (see {@link #indirect} for one the bridge builds).
      */
     public BufferSpec suboffsets(long... suboffsets) {
         Objects.requireNonNull(suboffsets, "suboffsets");
@@ -167,12 +254,61 @@ public final class BufferSpec {
             throw new IllegalArgumentException("suboffsets make Python follow pointers stored in the segment, which "
                     + "cannot be bounds-checked; call unchecked() first if this is a test harness");
         }
-        return new BufferSpec(segment, offset, format, itemsize, shape, strides, suboffsets.clone(), readOnly, false);
+        F f = f();
+        f.suboffsets = suboffsets.clone();
+        return new BufferSpec(f);
     }
 
     /** The same spec with validation switched off. Dangerous: for test harnesses only. */
     public BufferSpec unchecked() {
-        return new BufferSpec(segment, offset, format, itemsize, shape, strides, suboffsets, readOnly, false);
+        F f = f();
+        f.checked = false;
+        return new BufferSpec(f);
+    }
+
+    // ---- harness-only steps: a deliberately broken Py_buffer (unchecked specs only) -------------
+
+    /** Harness: {@code Py_buffer.len} as given instead of {@code itemsize * product(shape)}. */
+    public BufferSpec len(long len) {
+        requireUnchecked("len");
+        F f = f();
+        f.harness = new Harness(len, harness.nullShape(), harness.nullStrides(), harness.refusedFlags(),
+                harness.refusal(), harness.keepAlive());
+        return new BufferSpec(f);
+    }
+
+    /** Harness: {@code shape = NULL} in every view, whatever the request. */
+    public BufferSpec nullShape() {
+        requireUnchecked("nullShape");
+        F f = f();
+        f.harness = new Harness(harness.len(), true, harness.nullStrides(), harness.refusedFlags(),
+                harness.refusal(), harness.keepAlive());
+        return new BufferSpec(f);
+    }
+
+    /** Harness: {@code strides = NULL} in every view, whatever the request. */
+    public BufferSpec nullStrides() {
+        requireUnchecked("nullStrides");
+        F f = f();
+        f.harness = new Harness(harness.len(), harness.nullShape(), true, harness.refusedFlags(),
+                harness.refusal(), harness.keepAlive());
+        return new BufferSpec(f);
+    }
+
+    /**
+     * Harness: refuse every request that has all the bits of {@code flags} (e.g.
+     * {@code PyBUF_WRITABLE}, or {@code PyBUF_FORMAT}) with a BufferError carrying {@code message}.
+     * Allowed on checked specs too: refusing is always safe.
+     */
+    public BufferSpec refusing(int flags, String message) {
+        F f = f();
+        f.harness = new Harness(harness.len(), harness.nullShape(), harness.nullStrides(), flags,
+                Objects.requireNonNull(message, "message"), harness.keepAlive());
+        return new BufferSpec(f);
+    }
+
+    private void requireUnchecked(String what) {
+        if (checked) throw new IllegalArgumentException(what + "() breaks the Py_buffer's consistency; call unchecked() first");
     }
 
     // ---- what it says -----------------------------------------------------------------------
@@ -198,8 +334,9 @@ public final class BufferSpec {
     /** Whether this spec was validated (false after {@link #unchecked()}). */
     public boolean isChecked() { return checked; }
 
-    /** {@code itemsize * product(shape)}: {@code Py_buffer.len}. */
+    /** {@code Py_buffer.len}: {@code itemsize * product(shape)}, or what a harness set with {@link #len(long)}. */
     public long byteLength() {
+        if (harness.len() >= 0) return harness.len();
         long n = itemsize;
         for (long d : shape) n *= d;
         return n;
@@ -218,14 +355,21 @@ public final class BufferSpec {
     /** Whether the view is Fortran-contiguous, by CPython's {@code PyBuffer_IsContiguous(view, 'F')}. */
     public boolean isFContiguous() { return contiguous(false); }
 
-    // the raw arrays, for the exporter (package-private: never handed out)
-    long[] shapeArray() { return shape; }
-    long[] stridesArray() { return strides; }
-    long[] suboffsetsArray() { return suboffsets; }
+    /** Harness: whether every view gives {@code shape = NULL}. */
+    public boolean hasNullShape() { return harness.nullShape(); }
+    /** Harness: whether every view gives {@code strides = NULL}. */
+    public boolean hasNullStrides() { return harness.nullStrides(); }
+    /** The request bits refused by {@link #refusing}, 0 if none. */
+    public int refusedFlags() { return harness.refusedFlags(); }
+    /** The message of {@link #refusing}, or null. */
+    public String refusalMessage() { return harness.refusal(); }
 
     private boolean contiguous(boolean cOrder) {
         if (suboffsets != null) return false;
-        if (byteLength() == 0) return true;
+        long count = itemsize;
+        for (long d : shape) count *= d;
+        if (count == 0) return true;
+        if (strides.length != shape.length) return false;
         long sd = itemsize;
         int n = shape.length;
         for (int k = 0; k < n; k++) {

@@ -239,6 +239,8 @@ public final class Exports {
             if (!s.segment().scope().isAlive()) {
                 return bufferError(c, view, "the memory behind this JavaBuffer was freed (its arena is closed)");
             }
+            int refused = s.refusedFlags();
+            if (refused != 0 && (flags & refused) == refused) return bufferError(c, view, s.refusalMessage());
             String refusal = BufferRules.refusal(flags, s.isReadOnly(), cc, fc, ni.suboffsets() != 0);
             if (refusal != null) return bufferError(c, view, refusal);
 
@@ -252,8 +254,9 @@ public final class Exports {
             boolean shape = BufferRules.giveShape(flags);
             Mem.putInt(view + PyBufferLayout.NDIM, shape ? s.ndim() : 1);
             Mem.putLong(view + PyBufferLayout.FORMAT, BufferRules.giveFormat(flags) ? ni.format() : 0);
-            Mem.putLong(view + PyBufferLayout.SHAPE, shape ? ni.shape() : 0);
-            Mem.putLong(view + PyBufferLayout.STRIDES, BufferRules.giveStrides(flags) ? ni.strides() : 0);
+            Mem.putLong(view + PyBufferLayout.SHAPE, shape && !s.hasNullShape() ? ni.shape() : 0);
+            Mem.putLong(view + PyBufferLayout.STRIDES,
+                    BufferRules.giveStrides(flags) && !s.hasNullStrides() ? ni.strides() : 0);
             Mem.putLong(view + PyBufferLayout.SUBOFFSETS, ni.suboffsets());
             Mem.putLong(view + PyBufferLayout.INTERNAL, id);
             views.put(id, new View(id, flags, Thread.currentThread().getName(), System.nanoTime(),
