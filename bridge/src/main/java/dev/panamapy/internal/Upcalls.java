@@ -30,27 +30,34 @@ final class Upcalls {
 
     // int getbuffer(PyObject *self, Py_buffer *view, int flags)
     static int getbuffer(long self, long view, int flags) {
+        Interpreter.upcallEnter();
         try {
             Exports.State s = Exports.get(handleOf(self));
             if (s == null) throw new IllegalStateException("JavaBuffer has no Java state (already deallocated?)");
             return s.getBuffer(c, self, view, flags);
         } catch (Throwable t) {
             return UpcallBarrier.bufferFailure(c, t, view);
+        } finally {
+            Interpreter.upcallExit();
         }
     }
 
     // void releasebuffer(PyObject *self, Py_buffer *view)
     static void releasebuffer(long self, long view) {
+        Interpreter.upcallEnter();
         try {
             Exports.State s = Exports.get(handleOf(self));
             if (s != null) s.release(view);
         } catch (Throwable t) {
             UpcallBarrier.voidFailure("bf_releasebuffer", t);
+        } finally {
+            Interpreter.upcallExit();
         }
     }
 
     // void dealloc(PyObject *self)
     static void dealloc(long self) {
+        Interpreter.upcallEnter();
         try {
             long h = handleOf(self);
             Exports.State s = Exports.get(h);
@@ -66,6 +73,7 @@ final class Upcalls {
             PyObject_Free(Mem.ptr(self));
             Py_DecRef(type);
             Py_DecRef(type);                                      // the instance's own reference
+            Interpreter.upcallExit();
         }
     }
 
@@ -97,10 +105,13 @@ final class Upcalls {
 
     // PyObject *fn(PyObject *self, PyObject *args)  (METH_VARARGS)
     static long callFunction(long self, long args) {
+        Interpreter.upcallEnter();
         try {
             return Functions.call(c, self, args);
         } catch (Throwable t) {
             return UpcallBarrier.functionFailure(c, t);
+        } finally {
+            Interpreter.upcallExit();
         }
     }
 
