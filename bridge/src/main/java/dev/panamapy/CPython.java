@@ -209,7 +209,22 @@ public final class CPython implements AutoCloseable {
      */
     public JavaBuffer export(BufferSpec spec) {
         Objects.requireNonNull(spec, "spec");
-        return JavaBuffer.create(this, spec, null);
+        return JavaBuffer.create(this, spec, null, true);
+    }
+
+    /**
+     * Exports like {@link #export(BufferSpec)}, but Python does not report releases to Java:
+     * the object's type has no {@code bf_releasebuffer}, which saves one upcall per view. Each
+     * view still holds the Python object and the object the memory, so the memory stays valid;
+     * in exchange the count of live views is unknown ({@link JavaBuffer#exportCount()},
+     * {@code onRelease} and {@code awaitReleased} are unsupported) and the memory must be
+     * memory the bridge can keep alive: from {@link #arena()}, an auto arena, or the global one.
+     *
+     * @throws IllegalArgumentException for memory in a confined or shared arena of the caller's
+     */
+    public JavaBuffer exportUntracked(BufferSpec spec) {
+        Objects.requireNonNull(spec, "spec");
+        return JavaBuffer.create(this, spec, null, false);
     }
 
     /**
@@ -218,7 +233,7 @@ public final class CPython implements AutoCloseable {
      */
     public JavaBuffer export(BufferExporter exporter) {
         Objects.requireNonNull(exporter, "exporter");
-        return JavaBuffer.create(this, null, exporter);
+        return JavaBuffer.create(this, null, exporter, true);
     }
 
     /**

@@ -40,11 +40,11 @@ public final class JavaBuffer implements AutoCloseable, Convert.Handle {
         this.state = state;
     }
 
-    static JavaBuffer create(CPython py, BufferSpec spec, BufferExporter exporter) {
+    static JavaBuffer create(CPython py, BufferSpec spec, BufferExporter exporter, boolean tracked) {
         Interpreter interp = py.interp;
         int g = interp.enter();
         try {
-            Exports.State state = new Exports.State(spec, exporter);
+            Exports.State state = new Exports.State(spec, exporter, tracked);
             long obj = Exports.newObject(interp.c, state);
             return new JavaBuffer(py, new PyObject(interp, obj), state);
         } finally {
@@ -70,8 +70,15 @@ public final class JavaBuffer implements AutoCloseable, Convert.Handle {
     /** The static spec, or null for a dynamic {@link BufferExporter}. */
     public BufferSpec spec() { return state.spec(); }
 
-    /** Views Python holds right now. */
-    public int exportCount() { return state.exports(); }
+    /** Whether Python reports each release to Java (see {@link CPython#exportUntracked}). */
+    public boolean isTracked() { return state.isTracked(); }
+
+    /**
+     * Views Python holds right now.
+     *
+     * @throws UnsupportedOperationException for an untracked export, whose releases Python does not report
+     */
+    public int exportCount() { requireTracked("exportCount"); return state.exports(); }
 
     /** Views handed out since creation. */
     public long totalExports() { return state.totalExports(); }
@@ -81,7 +88,14 @@ public final class JavaBuffer implements AutoCloseable, Convert.Handle {
      * releasing Python thread. Replaces any earlier listener; null removes it. Exceptions are
      * logged and ignored.
      */
-    public void onRelease(IntConsumer listener) { state.onRelease(listener); }
+    public void onRelease(IntConsumer listener) { requireTracked("onRelease"); state.onRelease(listener); }
+
+    private void requireTracked(String what) {
+        if (!state.isTracked()) {
+            throw new UnsupportedOperationException(what + "() needs a tracked export: this JavaBuffer was made by "
+                    + "exportUntracked, whose type has no release slot; use CPython.export(spec)");
+        }
+    }
 
     /**
      * Waits until Python holds no view of this buffer. Does not hold the GIL while waiting.
@@ -90,6 +104,7 @@ public final class JavaBuffer implements AutoCloseable, Convert.Handle {
      */
     public boolean awaitReleased(Duration timeout) throws InterruptedException {
         Objects.requireNonNull(timeout, "timeout");
+        requireTracked("awaitReleased");
         if (py.interp.holdsGil()) {
             throw new IllegalStateException("awaitReleased would wait forever while this thread holds the GIL");
         }

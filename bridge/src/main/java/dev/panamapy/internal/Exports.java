@@ -88,7 +88,7 @@ public final class Exports {
     public static long newObject(Constants c, State state) {
         long h = register(state);
         try {
-            return c.types.newJavaBuffer(c, h);
+            return c.types.newJavaBuffer(c, h, state.isTracked());
         } catch (RuntimeException e) {
             unregister(h);
             state.deallocated();
@@ -170,9 +170,16 @@ public final class Exports {
         private volatile IntConsumer releaseListener;
         private int waiters;                      // guarded by this
 
-        public State(BufferSpec spec, BufferExporter exporter) {
+        private final boolean tracked;
+
+        /**
+         * @param tracked whether Python reports each release (a type with bf_releasebuffer):
+         *                required for dynamic exporters and for memory in a caller's closeable arena
+         */
+        public State(BufferSpec spec, BufferExporter exporter, boolean tracked) {
             this.spec = spec;
             this.exporter = exporter;
+            this.tracked = tracked;
             if (spec != null) {
                 this.info = NativeInfo.of(spec);
                 this.cContiguous = spec.isCContiguous();
@@ -184,7 +191,14 @@ public final class Exports {
                     if (a != null) a.pin();
                 }
                 this.pinned = a;
+                if (!tracked && ownership == Ownership.CLOSEABLE) {
+                    if (a != null) a.unpin();
+                    throw new IllegalArgumentException("an untracked export cannot guard memory in an arena the caller "
+                            + "closes (" + spec.segment().scope() + "): allocate it from CPython.arena() or Arena.ofAuto(), "
+                            + "or use CPython.export(spec), which counts views and refuses close() while they live");
+                }
             } else {
+                if (!tracked) throw new IllegalArgumentException("a dynamic BufferExporter is always tracked");
                 this.info = null;
                 this.cContiguous = this.fContiguous = false;
                 this.ownership = Ownership.CLOSEABLE;
@@ -193,6 +207,7 @@ public final class Exports {
         }
 
         public BufferSpec spec() { return spec; }
+        public boolean isTracked() { return tracked; }
         public int exports() { return exports; }
         public long totalExports() { return totalExports; }
         public boolean isClosed() { return closed; }
@@ -244,7 +259,7 @@ public final class Exports {
             String refusal = BufferRules.refusal(flags, s.isReadOnly(), cc, fc, ni.suboffsets() != 0);
             if (refusal != null) return bufferError(c, view, refusal);
 
-            long id = nextViewId++;
+            long id = tracked ? nextViewId++ : 0;
             Mem.putLong(view + PyBufferLayout.BUF, s.segment().address() + s.offset());
             Py_IncRef(Mem.ptr(self));
             Mem.putLong(view + PyBufferLayout.OBJ, self);
@@ -259,12 +274,14 @@ public final class Exports {
                     BufferRules.giveStrides(flags) && !s.hasNullStrides() ? ni.strides() : 0);
             Mem.putLong(view + PyBufferLayout.SUBOFFSETS, ni.suboffsets());
             Mem.putLong(view + PyBufferLayout.INTERNAL, id);
-            views.put(id, new View(id, flags, Thread.currentThread().getName(), System.nanoTime(),
-                    exporter != null ? s : null, exporter != null ? ni : null));
-            exports++;
             totalExports++;
-            LIVE_VIEWS.incrementAndGet();
             TOTAL_EXPORTS.incrementAndGet();
+            if (tracked) {
+                views.put(id, new View(id, flags, Thread.currentThread().getName(), System.nanoTime(),
+                        exporter != null ? s : null, exporter != null ? ni : null));
+                exports++;
+                LIVE_VIEWS.incrementAndGet();
+            }
             return 0;
         }
 
@@ -332,7 +349,7 @@ public final class Exports {
             BufferSpec s = spec;
             if (s == null) return "dynamic exporter " + exporter.getClass().getName() + ", exports=" + exports;
             return "format='" + s.format() + "' shape=" + shapeTuple(s.shape()) + " readonly="
-                    + (s.isReadOnly() ? "True" : "False") + " exports=" + exports;
+                    + (s.isReadOnly() ? "True" : "False") + " exports=" + (tracked ? String.valueOf(exports) : "untracked");
         }
     }
 
