@@ -1,0 +1,361 @@
+package dev.panamapy.bench;
+
+import dev.panamapy.BufferRequest;
+import dev.panamapy.BufferSpec;
+import dev.panamapy.CPython;
+import dev.panamapy.JavaBuffer;
+import dev.panamapy.PyBufferView;
+import dev.panamapy.PyObject;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The benchmark run behind {@code scripts/bench}: every figure is a ratio against a baseline
+ * measured in the same run, each side the median of several repetitions (with min and max).
+ * Python-side figures are timed inside the embedded interpreter with {@code timeit.repeat};
+ * Java-side ones with {@code System.nanoTime} after a warm-up. Writes results.json, results.md
+ * and zero-copy-vs-copy.png into the output directory.
+ *
+ * <pre>java --enable-native-access=ALL-UNNAMED -Dpanamapy.python=... dev.panamapy.bench.Bench [--quick] [--out DIR]</pre>
+ */
+public final class Bench {
+
+    /** One measured quantity: per-operation time in ns (or throughput), median of runs. */
+    record Stat(double median, double min, double max, int runs) {
+        static Stat of(double[] samples) {
+            double[] s = samples.clone();
+            Arrays.sort(s);
+            double med = s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+            return new Stat(med, s[0], s[s.length - 1], s.length);
+        }
+        String show(String unit) {
+            return String.format(Locale.ROOT, "%s %s (%s-%s, n=%d)", fmt(median), unit, fmt(min), fmt(max), runs);
+        }
+    }
+
+    /** A figure: ours against a baseline, the ratio and the goal. */
+    record Figure(String id, String title, String unit, Stat ours, String oursLabel, Stat base, String baseLabel,
+                  double ratio, String ratioMeaning, String goal, Boolean met) { }
+
+    private final CPython py;
+    private final boolean quick;
+    private final List<Figure> figures = new ArrayList<>();
+    private final List<double[]> curve = new ArrayList<>();   // bytes, export ns, copy ns
+
+    private Bench(CPython py, boolean quick) {
+        this.py = py;
+        this.quick = quick;
+    }
+
+    public static void main(String[] args) throws IOException {
+        boolean quick = false;
+        Path out = Path.of("target", "bench");
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--quick" -> quick = true;
+                case "--out" -> out = Path.of(args[++i]);
+                default -> {
+                    System.err.println("usage: Bench [--quick] [--out DIR]");
+                    System.exit(2);
+                }
+            }
+        }
+        Files.createDirectories(out);
+        long t0 = System.nanoTime();
+        try (CPython py = CPython.start()) {
+            try (PyObject np = py.importModule("numpy")) {
+                System.out.println("CPython " + py.version() + " (" + py.executable() + "), numpy " + np.getAttr("__version__"));
+            } catch (dev.panamapy.PythonException e) {
+                System.err.println("numpy is not installed for " + py.executable() + ": pip install numpy");
+                System.exit(1);
+            }
+            Bench b = new Bench(py, quick);
+            b.run();
+            Report.write(out, py, b.figures, b.curve, quick, (System.nanoTime() - t0) / 1e9);
+        }
+        System.out.printf(Locale.ROOT, "done in %.0f s; results in %s%n", (System.nanoTime() - t0) / 1e9, out);
+    }
+
+    private void run() {
+        py.exec("""
+                import timeit, gc
+                import numpy as np
+                def per_op_ns(stmt, g, number, repeat):
+                    return [t / number * 1e9 for t in timeit.repeat(stmt, globals=g, number=number, repeat=repeat)]
+                """);
+        exportCost();
+        sizeIndependence();
+        throughputInPlace();
+        zeroCopyVsCopy();
+        callOverhead();
+        javaReadsPythonMemory();
+        callbacks();
+        jep();
+    }
+
+    // ---- 1. export cost ------------------------------------------------------------------------
+
+    private void exportCost() {
+        int number = quick ? 20_000 : 300_000, repeat = quick ? 3 : 9;
+        try (Arena arena = py.arena()) {
+            MemorySegment seg = arena.allocate(4096, 64);
+            try (JavaBuffer untracked = py.exportUntracked(BufferSpec.of(seg, "B"));
+                 JavaBuffer tracked = py.export(BufferSpec.of(seg, "B"));
+                 JavaBuffer listened = py.export(BufferSpec.of(seg, "B"))) {
+                int[] seen = new int[1];
+                listened.onRelease(left -> seen[0]++);
+                py.setGlobal("u", untracked);
+                py.setGlobal("t", tracked);
+                py.setGlobal("l", listened);
+                py.exec("ba = bytearray(4096)");
+                Stat ba = pyTime("memoryview(ba).release()", number, repeat);
+                Stat u = pyTime("memoryview(u).release()", number, repeat);
+                Stat t = pyTime("memoryview(t).release()", number, repeat);
+                Stat l = pyTime("memoryview(l).release()", number, repeat);
+                add("export-no-release", "memoryview(x).release(), 4 KiB: JavaBuffer without release upcall vs bytearray",
+                        "ns/op", u, "JavaBuffer (exportUntracked)", ba, "bytearray", u.median / ba.median,
+                        "time ratio (lower is better)", "<= 1.25", u.median / ba.median <= 1.25);
+                add("export-tracked", "memoryview(x).release(), 4 KiB: tracked JavaBuffer (release upcall, no listener) vs bytearray",
+                        "ns/op", t, "JavaBuffer (export)", ba, "bytearray", t.median / ba.median,
+                        "time ratio (lower is better)", "<= 1.6", t.median / ba.median <= 1.6);
+                add("export-listener", "memoryview(x).release(), 4 KiB: tracked JavaBuffer with a release listener vs bytearray",
+                        "ns/op", l, "JavaBuffer (export + onRelease)", ba, "bytearray", l.median / ba.median,
+                        "time ratio (lower is better)", "<= 1.6", l.median / ba.median <= 1.6);
+                py.exec("del u, t, l, ba");
+            }
+        }
+    }
+
+    // ---- 2. independent of size ------------------------------------------------------------------
+
+    private void sizeIndependence() {
+        int number = quick ? 20_000 : 300_000, repeat = quick ? 3 : 9;
+        long big = quick ? 64L << 20 : 1L << 30;
+        try (Arena arena = py.arena()) {
+            MemorySegment small = arena.allocate(16, 16);
+            MemorySegment large = arena.allocate(big, 4096);
+            for (boolean tracked : new boolean[]{false, true}) {
+                try (JavaBuffer s = tracked ? py.export(BufferSpec.of(small, "B")) : py.exportUntracked(BufferSpec.of(small, "B"));
+                     JavaBuffer l = tracked ? py.export(BufferSpec.of(large, "B")) : py.exportUntracked(BufferSpec.of(large, "B"))) {
+                    py.setGlobal("s", s);
+                    py.setGlobal("L", l);
+                    Stat ss = pyTime("memoryview(s).release()", number, repeat);
+                    Stat ll = pyTime("memoryview(L).release()", number, repeat);
+                    double r = ll.median / ss.median;
+                    add(tracked ? "size-tracked" : "size-untracked",
+                            "memoryview(x).release(): " + human(big) + " vs 16 B JavaBuffer" + (tracked ? " (tracked)" : " (untracked)"),
+                            "ns/op", ll, human(big), ss, "16 B", r, "time ratio", "within 1.1 of 1",
+                            Math.abs(r - 1) <= 0.1);
+                    py.exec("del s, L");
+                }
+            }
+        }
+    }
+
+    // ---- 3. throughput in place ----------------------------------------------------------------------
+
+    private void throughputInPlace() {
+        long bytes = quick ? 16L << 20 : 256L << 20;
+        int repeat = quick ? 3 : 7;
+        try (Arena arena = py.arena()) {
+            MemorySegment seg = arena.allocate(bytes, 64);
+            seg.fill((byte) 0);
+            for (long i = 0; i < bytes / 8; i++) seg.setAtIndex(ValueLayout.JAVA_DOUBLE, i, 1.0);
+            try (JavaBuffer jb = py.export(BufferSpec.of(seg, "d"))) {
+                py.setGlobal("jb", jb);
+                py.exec("a = np.asarray(jb)\nb = np.ones(" + bytes / 8 + ")\nassert a.sum() == b.sum()");
+                Stat ours = pyTime("a.sum()", 3, repeat);
+                Stat base = pyTime("b.sum()", 3, repeat);
+                // throughput ratio: numpy-owned time / ours (1.0 = same speed)
+                add("numpy-sum", "numpy.sum over " + human(bytes) + " float64: JavaBuffer vs numpy-owned array",
+                        "ns/call", ours, "np.asarray(JavaBuffer).sum()", base, "numpy-owned .sum()",
+                        base.median / ours.median, "throughput ratio (higher is better)", ">= 0.95",
+                        base.median / ours.median >= 0.95);
+                py.exec("del a, b, jb");
+            }
+        }
+    }
+
+    // ---- 4. zero-copy vs copy -----------------------------------------------------------------------
+
+    private void zeroCopyVsCopy() {
+        long max = quick ? 16L << 20 : 1L << 30;
+        try (PyObject frombuffer = py.eval("np.frombuffer")) {
+            for (long n = 1024; n <= max; n *= 4) {
+                try (Arena arena = py.arena()) {
+                    MemorySegment seg = arena.allocate(n, 64);
+                    seg.fill((byte) 1);
+                    final long size = n;
+                    int reps = n >= (256L << 20) ? 3 : 5;
+                    Stat exp = javaTime(() -> {
+                        try (JavaBuffer jb = py.export(BufferSpec.of(seg, "B"));
+                             PyObject arr = frombuffer.call(jb)) {
+                            if (arr.isNone()) throw new AssertionError();
+                        }
+                    }, reps, size);
+                    Stat copy = javaTime(() -> {
+                        byte[] b = seg.toArray(ValueLayout.JAVA_BYTE);
+                        try (PyObject arr = frombuffer.call(b)) {
+                            if (arr.isNone()) throw new AssertionError();
+                        }
+                    }, reps, size);
+                    curve.add(new double[]{n, exp.median, copy.median});
+                    System.out.printf(Locale.ROOT, "  hand-off %9s: export %s, copy %s%n", human(n), exp.show("ns"), copy.show("ns"));
+                    if (n == (quick ? 16L << 20 : 256L << 20)) {
+                        add("handoff-" + human(n).replace(" ", ""), "hand " + human(n) + " from Java to numpy: export vs copy "
+                                        + "(byte[] -> bytes -> np.frombuffer)", "ns", exp, "export + np.frombuffer", copy,
+                                "copy", copy.median / exp.median, "speed-up (higher is better)", "(reported)", null);
+                    }
+                }
+            }
+        }
+    }
+
+    // ---- 5. call overhead -------------------------------------------------------------------------------
+
+    private void callOverhead() {
+        int n = quick ? 20_000 : 500_000, repeat = quick ? 3 : 9;
+        py.exec("ident = lambda x: x");
+        try (PyObject f = py.eval("ident")) {
+            Stat java = javaPerOp(() -> {
+                for (int i = 0; i < n; i++) f.call(1L).close();
+            }, n, repeat);
+            Stat inPy = pyTime("ident(1)", n, repeat);
+            add("call", "calling lambda x: x with one int: Java PyObject.call vs Python calling it (timeit)", "ns/call",
+                    java, "Java f.call(1L)", inPy, "Python ident(1)", java.median / inPy.median,
+                    "time ratio (lower is better)", "<= 250 ns per call", java.median <= 250);
+        }
+    }
+
+    // ---- 6. Java reading Python memory ---------------------------------------------------------------------
+
+    private void javaReadsPythonMemory() {
+        long bytes = quick ? 16L << 20 : 256L << 20;
+        int repeat = quick ? 3 : 7;
+        try (PyObject a = py.eval("np.ones(" + bytes / 8 + ")");
+             PyBufferView v = a.getBuffer(BufferRequest.FULL_RO);
+             Arena arena = Arena.ofShared()) {
+            MemorySegment own = arena.allocate(bytes, 64);
+            for (long i = 0; i < bytes / 8; i++) own.setAtIndex(ValueLayout.JAVA_DOUBLE, i, 1.0);
+            MemorySegment theirs = v.segment();
+            double[] sink = new double[1];
+            // the same loop over both segments: only where the memory came from differs
+            Stat ours = javaPerOp(() -> sink[0] += sumDoubles(theirs), 1, repeat);
+            Stat base = javaPerOp(() -> sink[0] += sumDoubles(own), 1, repeat);
+            Stat viaView = javaPerOp(() -> sink[0] += v.sum(), 1, repeat);
+            if (sink[0] == 0) throw new AssertionError();
+            add("java-sum", "Java sums " + human(bytes) + " float64: numpy's memory through PyBufferView.segment() vs a "
+                            + "Java-allocated segment", "ns/sum", ours, "numpy array via PyBufferView", base, "Java segment",
+                    base.median / ours.median, "throughput ratio (higher is better)", ">= 0.9", base.median / ours.median >= 0.9);
+            add("java-sum-view", "the same with PyBufferView.sum() (typed helper) vs the Java segment loop", "ns/sum",
+                    viaView, "PyBufferView.sum()", base, "Java segment", base.median / viaView.median,
+                    "throughput ratio (higher is better)", ">= 0.9", base.median / viaView.median >= 0.9);
+        }
+    }
+
+    static double sumDoubles(MemorySegment s) {
+        double acc = 0;
+        long n = s.byteSize() / 8;
+        for (long i = 0; i < n; i++) acc += s.getAtIndex(ValueLayout.JAVA_DOUBLE_UNALIGNED, i);
+        return acc;
+    }
+
+    // ---- 7. callbacks --------------------------------------------------------------------------------------------
+
+    private void callbacks() {
+        int number = quick ? 20_000 : 300_000, repeat = quick ? 3 : 9;
+        try (PyObject f = py.defineFunction("jident", args -> args[0])) {
+            py.exec("def pident(x):\n    return x");
+            Stat java = pyTime("jident(1)", number, repeat);
+            Stat pyf = pyTime("pident(1)", number, repeat);
+            add("callback", "Python calling a Java function (defineFunction) vs a Python function of the same body",
+                    "ns/call", java, "Java function", pyf, "Python function", java.median / pyf.median,
+                    "time ratio (lower is better)", "(reported)", null);
+        }
+    }
+
+    // ---- 8. Jep ---------------------------------------------------------------------------------------------------
+
+    private void jep() {
+        String dir = System.getenv("JEP_DIR");
+        if (dir == null || dir.isBlank()) {
+            System.out.println("  Jep: not measured (set JEP_DIR to an installed Jep's folder to compare side by side)");
+            return;
+        }
+        System.out.println("  Jep: JEP_DIR is set, but the side-by-side Jep run is not implemented yet; not measured");
+    }
+
+    // ---- timing ---------------------------------------------------------------------------------------------------
+
+    private Stat pyTime(String stmt, int number, int repeat) {
+        try (PyObject r = py.eval("per_op_ns(" + pyStr(stmt) + ", globals(), " + number + ", " + repeat + ")")) {
+            double[] s = new double[repeat];
+            for (int i = 0; i < repeat; i++) {
+                try (PyObject x = r.getItem(i)) {
+                    s[i] = x.asDouble();
+                }
+            }
+            return Stat.of(s);
+        }
+    }
+
+    /** Median ns per op of {@code body} (which does {@code ops} operations) over repeats, after a warm-up. */
+    private static Stat javaPerOp(Runnable body, int ops, int repeat) {
+        for (int i = 0; i < Math.max(2, repeat / 2); i++) body.run();
+        double[] s = new double[repeat];
+        for (int i = 0; i < repeat; i++) {
+            long t = System.nanoTime();
+            body.run();
+            s[i] = (System.nanoTime() - t) / (double) ops;
+        }
+        return Stat.of(s);
+    }
+
+    /** Median ns of one run of {@code body}; small sizes are batched so one sample takes >= 20 ms. */
+    private static Stat javaTime(Runnable body, int repeat, long bytes) {
+        int batch = (int) Math.max(1, Math.min(10_000, (20L << 20) / Math.max(bytes, 1)));
+        for (int i = 0; i < 2; i++) for (int b = 0; b < batch; b++) body.run();
+        double[] s = new double[repeat];
+        for (int i = 0; i < repeat; i++) {
+            long t = System.nanoTime();
+            for (int b = 0; b < batch; b++) body.run();
+            s[i] = (System.nanoTime() - t) / (double) batch;
+        }
+        return Stat.of(s);
+    }
+
+    private void add(String id, String title, String unit, Stat ours, String oursLabel, Stat base, String baseLabel,
+                     double ratio, String meaning, String goal, Boolean met) {
+        Figure f = new Figure(id, title, unit, ours, oursLabel, base, baseLabel, ratio, meaning, goal, met);
+        figures.add(f);
+        System.out.printf(Locale.ROOT, "%-18s %s: %s vs %s: ratio %s (%s)%s%n", id, unit, ours.show(""),
+                base.show(""), fmt(ratio), meaning, met == null ? "" : met ? "  goal " + goal + " met" : "  goal " + goal + " MISSED");
+    }
+
+    static String fmt(double v) {
+        if (v >= 1e6) return String.format(Locale.ROOT, "%.3g", v);
+        if (v >= 100) return String.format(Locale.ROOT, "%.0f", v);
+        if (v >= 10) return String.format(Locale.ROOT, "%.1f", v);
+        return String.format(Locale.ROOT, "%.2f", v);
+    }
+
+    static String human(long bytes) {
+        if (bytes >= 1L << 30) return (bytes >> 30) + " GiB";
+        if (bytes >= 1L << 20) return (bytes >> 20) + " MiB";
+        if (bytes >= 1L << 10) return (bytes >> 10) + " KiB";
+        return bytes + " B";
+    }
+
+    private static String pyStr(String s) {
+        return "'" + s.replace("\\", "\\\\").replace("'", "\\'") + "'";
+    }
+}
