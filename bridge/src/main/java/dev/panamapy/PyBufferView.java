@@ -40,7 +40,8 @@ public final class PyBufferView implements AutoCloseable {
     private final long buf;                    // Py_buffer.buf
     private final long spanStart;              // address segment() starts at
     private final long len;
-    private final long itemsize;
+    private final long itemsize;               // Py_buffer.itemsize, as given
+    private final long elem;                   // bytes per element as addressed: 1 for bare bytes (no shape, no format)
     private final boolean readOnly;
     private final int ndim;
     private final String format;               // null when the exporter gave none ("B")
@@ -89,9 +90,13 @@ public final class PyBufferView implements AutoCloseable {
         shape = longs(Mem.getLong(v + PyBufferLayout.SHAPE), ndim);
         strides = longs(Mem.getLong(v + PyBufferLayout.STRIDES), ndim);
         suboffsets = longs(Mem.getLong(v + PyBufferLayout.SUBOFFSETS), ndim);
-        // memoryview's reading of a Py_buffer: no shape means 1-D of len/itemsize, no strides means C order
-        effShape = shape != null ? shape : ndim == 0 ? new long[0] : new long[]{itemsize == 0 ? 0 : len / itemsize};
-        effStrides = strides != null ? strides : BufferSpec.cStrides(effShape, itemsize);
+        // PEP 3118: without shape (a SIMPLE or WRITABLE request) the consumer disregards itemsize and reads
+        // bytes; with a format but no shape, 1-D items of that format. numpy answers SIMPLE with ndim 0:
+        // only a buffer of exactly one item is a scalar.
+        elem = shape == null && format == null ? 1 : itemsize;
+        boolean scalar = ndim == 0 && (len == itemsize || elem == 0);
+        effShape = shape != null ? shape : scalar ? new long[0] : new long[]{elem == 0 ? 0 : len / elem};
+        effStrides = strides != null ? strides : BufferSpec.cStrides(effShape, elem);
         long lo = 0, hi = 0, count = 1;
         for (int i = 0; i < effShape.length; i++) {
             count *= effShape[i];
@@ -99,19 +104,19 @@ public final class PyBufferView implements AutoCloseable {
             long span = (effShape[i] - 1) * effStrides[i];
             if (span < 0) lo += span; else hi += span;
         }
-        if (count == 0) { lo = 0; hi = -itemsize; }
+        if (count == 0) { lo = 0; hi = -elem; }
         spanStart = buf + lo;
         origin = -lo;
-        long spanLen = suboffsets != null ? Math.max(len, hi - lo + itemsize) : hi - lo + itemsize;
+        long spanLen = suboffsets != null ? Math.max(len, hi - lo + elem) : hi - lo + elem;
         MemorySegment s = MemorySegment.ofAddress(spanStart).reinterpret(Math.max(0, spanLen), release.scope, null);
         segment = readOnly ? s.asReadOnly() : s;
-        cContiguous = suboffsets == null && isC(effShape, effStrides, itemsize);
+        cContiguous = suboffsets == null && isC(effShape, effStrides, elem);
 
         char single = 0;
         ByteOrder order = ByteOrder.nativeOrder();
         try {
             StructFormat sf = StructFormat.parse(format == null ? "B" : format);
-            if (sf.itemsize() == itemsize) {
+            if (sf.itemsize() == elem) {
                 single = sf.singleCode();
                 order = sf.byteOrder();
             }
@@ -119,7 +124,7 @@ public final class PyBufferView implements AutoCloseable {
             single = 0;    // a format beyond struct's (numpy's 'Zd', 'T{...}'): bytes only
         }
         code = single;
-        kind = kindOf(single, itemsize);
+        kind = kindOf(single, elem);
         boolean le = order == ByteOrder.LITTLE_ENDIAN;
         l16 = le ? I16_LE : I16_BE;
         l32 = le ? I32_LE : I32_BE;
@@ -216,7 +221,7 @@ public final class PyBufferView implements AutoCloseable {
     /** Whether the exporter gave a format (false for requests without FORMAT). */
     public boolean hasFormat() { return format != null; }
 
-    /** {@code Py_buffer.itemsize}. */
+    /** {@code Py_buffer.itemsize} as the exporter gave it (without a shape, items are read as bytes). */
     public long itemsize() { return itemsize; }
 
     /** {@code Py_buffer.len}: itemsize * product(shape). */
@@ -225,7 +230,7 @@ public final class PyBufferView implements AutoCloseable {
     /** {@code Py_buffer.ndim}. */
     public int ndim() { return ndim; }
 
-    /** The shape, or what it means when the exporter gave NULL ({@code [len / itemsize]}). */
+    /** The shape, or what it means when the exporter gave NULL ({@code [len]} bytes, or {@code [len / itemsize]} with a format). */
     public long[] shape() { return effShape.clone(); }
 
     /** The strides in bytes, or C-order strides when the exporter gave NULL. */
@@ -372,7 +377,7 @@ public final class PyBufferView implements AutoCloseable {
     public byte[] copyToByteArray() {
         checkOpen();
         long n = itemCount();
-        byte[] out = new byte[Math.toIntExact(n * itemsize)];
+        byte[] out = new byte[Math.toIntExact(n * elem)];
         try {
             if (cContiguous) {
                 MemorySegment.copy(segment, ValueLayout.JAVA_BYTE, origin, out, 0, out.length);
@@ -380,7 +385,7 @@ public final class PyBufferView implements AutoCloseable {
             }
             for (long i = 0; i < n; i++) {
                 long pos = positionOfLinear(i);
-                MemorySegment.copy(segmentAt(pos), ValueLayout.JAVA_BYTE, pos, out, (int) (i * itemsize), (int) itemsize);
+                MemorySegment.copy(segmentAt(pos), ValueLayout.JAVA_BYTE, pos, out, (int) (i * elem), (int) elem);
             }
         } catch (IllegalStateException e) {
             throw closed(e);
@@ -436,7 +441,7 @@ public final class PyBufferView implements AutoCloseable {
 
     /** The position of the linear-th element in C order; allocation-free unless there are suboffsets. */
     private long positionOfLinear(long linear) {
-        if (cContiguous) return origin + linear * itemsize;
+        if (cContiguous) return origin + linear * elem;
         if (suboffsets != null) {
             long[] idx = new long[effShape.length];
             for (int i = effShape.length - 1; i >= 0; i--) {
@@ -469,7 +474,7 @@ public final class PyBufferView implements AutoCloseable {
     private MemorySegment segmentAt(long pos) {
         if (suboffsets == null) return segment;
         // rare (PIL-style arrays): a per-item segment, still scoped to the view, at offset "pos" from address 0
-        return MemorySegment.ofAddress(0).reinterpret(pos + itemsize, release.scope, null);
+        return MemorySegment.ofAddress(0).reinterpret(pos + elem, release.scope, null);
     }
 
     private long readLong(long pos) {
@@ -574,7 +579,7 @@ public final class PyBufferView implements AutoCloseable {
 
     private void requireSize(long n) {
         boolean integer = kind != K_NONE && kind != K_F16 && kind != K_F32 && kind != K_F64 && kind != K_PTR;
-        if (!integer || itemsize != n) {
+        if (!integer || elem != n) {
             throw new UnsupportedOperationException("the buffer's format is '" + format() + "' (itemsize " + itemsize
                     + "), not a " + n + "-byte integer");
         }

@@ -236,4 +236,22 @@ class ViewsNumpyTest {
             assertTrue(e.pythonMessage().contains("contiguous"), e.pythonMessage());
         }
     }
+
+    @Test
+    void simpleRequestSpansTheWholeArrayDespiteNumpysNdimZero() {
+        // numpy answers SIMPLE with ndim = 0 and no shape: PEP 3118 says read it as len bytes
+        try (PyBufferView v = view("np.arange(12.0).reshape(3, 4)", BufferRequest.SIMPLE)) {
+            assertFalse(v.hasShape());
+            assertEquals(96, v.byteLength());
+            assertEquals(96, v.segment().byteSize());
+            assertArrayEquals(new long[]{96}, v.shape());
+            assertEquals(96, v.copyToByteArray().length);
+            assertEquals(11.0, v.segment().getAtIndex(ValueLayout.JAVA_DOUBLE, 11));
+        }
+        try (PyBufferView v = view("np.arange(12.0).reshape(3, 4)", BufferRequest.FORMAT)) {
+            assertEquals("d", v.format());
+            assertArrayEquals(new long[]{12}, v.shape());
+            assertEquals(66.0, v.sum());
+        }
+    }
 }
