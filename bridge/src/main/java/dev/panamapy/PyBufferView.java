@@ -40,7 +40,8 @@ public final class PyBufferView implements AutoCloseable {
     private final long buf;                    // Py_buffer.buf
     private final long spanStart;              // address segment() starts at
     private final long len;
-    private final long itemsize;
+    private final long itemsize;               // Py_buffer.itemsize, as given
+    private final long elem;                   // bytes per element as addressed: 1 for bare bytes (no shape, no format)
     private final boolean readOnly;
     private final int ndim;
     private final String format;               // null when the exporter gave none ("B")
@@ -49,8 +50,32 @@ public final class PyBufferView implements AutoCloseable {
     private final long[] suboffsets;           // as given (null if NULL)
     private final long[] effShape, effStrides; // what memoryview would use
     private final boolean cContiguous;
-    private final ValueLayout element;         // layout of one item for single-code formats, else null
-    private final char code;
+    private final long origin;                 // offset of element [0, ...] within segment
+    private final char code;                   // the struct code of a single-item format, else 0
+    private final int kind;                    // how one item is read (K_*), or K_NONE
+    private final boolean nativeDoubles;       // C-contiguous native-order 'd': the fast paths
+
+    // one static layout per size and byte order: the hot path allocates nothing
+    private static final ValueLayout.OfShort I16_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfShort I16_BE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+    private static final ValueLayout.OfInt I32_LE = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfInt I32_BE = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+    private static final ValueLayout.OfLong I64_LE = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfLong I64_BE = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+    private static final ValueLayout.OfFloat F32_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfFloat F32_BE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+    private static final ValueLayout.OfDouble F64_LE = ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfDouble F64_BE = ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+    private static final ValueLayout.OfDouble F64_NATIVE = ValueLayout.JAVA_DOUBLE_UNALIGNED;
+
+    private static final int K_NONE = 0, K_I8 = 1, K_U8 = 2, K_I16 = 3, K_U16 = 4, K_I32 = 5, K_U32 = 6,
+            K_I64 = 7, K_U64 = 8, K_F16 = 9, K_F32 = 10, K_F64 = 11, K_BOOL = 12, K_CHAR = 13, K_PTR = 14;
+
+    private final ValueLayout.OfShort l16;
+    private final ValueLayout.OfInt l32;
+    private final ValueLayout.OfLong l64;
+    private final ValueLayout.OfFloat f32;
+    private final ValueLayout.OfDouble f64;
 
     private PyBufferView(Interpreter interp, Release release, MemorySegment pyBuffer) {
         this.interp = interp;
@@ -65,9 +90,13 @@ public final class PyBufferView implements AutoCloseable {
         shape = longs(Mem.getLong(v + PyBufferLayout.SHAPE), ndim);
         strides = longs(Mem.getLong(v + PyBufferLayout.STRIDES), ndim);
         suboffsets = longs(Mem.getLong(v + PyBufferLayout.SUBOFFSETS), ndim);
-        // memoryview's reading of a Py_buffer: no shape means 1-D of len/itemsize, no strides means C order
-        effShape = shape != null ? shape : ndim == 0 ? new long[0] : new long[]{itemsize == 0 ? 0 : len / itemsize};
-        effStrides = strides != null ? strides : BufferSpec.cStrides(effShape, itemsize);
+        // PEP 3118: without shape (a SIMPLE or WRITABLE request) the consumer disregards itemsize and reads
+        // bytes; with a format but no shape, 1-D items of that format. numpy answers SIMPLE with ndim 0:
+        // only a buffer of exactly one item is a scalar.
+        elem = shape == null && format == null ? 1 : itemsize;
+        boolean scalar = ndim == 0 && (len == itemsize || elem == 0);
+        effShape = shape != null ? shape : scalar ? new long[0] : new long[]{elem == 0 ? 0 : len / elem};
+        effStrides = strides != null ? strides : BufferSpec.cStrides(effShape, elem);
         long lo = 0, hi = 0, count = 1;
         for (int i = 0; i < effShape.length; i++) {
             count *= effShape[i];
@@ -75,25 +104,55 @@ public final class PyBufferView implements AutoCloseable {
             long span = (effShape[i] - 1) * effStrides[i];
             if (span < 0) lo += span; else hi += span;
         }
-        if (count == 0) { lo = 0; hi = -itemsize; }
+        if (count == 0) { lo = 0; hi = -elem; }
         spanStart = buf + lo;
-        long spanLen = suboffsets != null ? Math.max(len, hi - lo + itemsize) : hi - lo + itemsize;
+        origin = -lo;
+        long spanLen = suboffsets != null ? Math.max(len, hi - lo + elem) : hi - lo + elem;
         MemorySegment s = MemorySegment.ofAddress(spanStart).reinterpret(Math.max(0, spanLen), release.scope, null);
         segment = readOnly ? s.asReadOnly() : s;
-        cContiguous = suboffsets == null && isC(effShape, effStrides, itemsize);
+        cContiguous = suboffsets == null && isC(effShape, effStrides, elem);
+
         char single = 0;
-        ValueLayout el = null;
-        String f = format == null ? "B" : format;
+        ByteOrder order = ByteOrder.nativeOrder();
         try {
-            StructFormat sf = StructFormat.parse(f);
-            single = sf.singleCode();
-            if (single != 0 && sf.itemsize() == itemsize) el = layoutFor(single, sf.byteOrder());
-            else single = 0;
+            StructFormat sf = StructFormat.parse(format == null ? "B" : format);
+            if (sf.itemsize() == elem) {
+                single = sf.singleCode();
+                order = sf.byteOrder();
+            }
         } catch (IllegalArgumentException e) {
             single = 0;    // a format beyond struct's (numpy's 'Zd', 'T{...}'): bytes only
         }
         code = single;
-        element = el;
+        kind = kindOf(single, elem);
+        boolean le = order == ByteOrder.LITTLE_ENDIAN;
+        l16 = le ? I16_LE : I16_BE;
+        l32 = le ? I32_LE : I32_BE;
+        l64 = le ? I64_LE : I64_BE;
+        f32 = le ? F32_LE : F32_BE;
+        f64 = le ? F64_LE : F64_BE;
+        nativeDoubles = cContiguous && kind == K_F64 && order == ByteOrder.nativeOrder();
+    }
+
+    /** The reading of one item: by struct code and, for 'l'/'L' whose size depends on the mode, by itemsize. */
+    private static int kindOf(char code, long itemsize) {
+        return switch (code) {
+            case 'b' -> K_I8;
+            case 'B' -> K_U8;
+            case 'c' -> K_CHAR;
+            case '?' -> K_BOOL;
+            case 'h' -> K_I16;
+            case 'H' -> K_U16;
+            case 'i' -> K_I32;
+            case 'I' -> K_U32;
+            case 'l', 'q', 'n' -> itemsize == 8 ? K_I64 : itemsize == 4 ? K_I32 : K_NONE;
+            case 'L', 'Q', 'N' -> itemsize == 8 ? K_U64 : itemsize == 4 ? K_U32 : K_NONE;
+            case 'P' -> K_PTR;
+            case 'e' -> K_F16;
+            case 'f' -> K_F32;
+            case 'd' -> K_F64;
+            default -> K_NONE;
+        };
     }
 
     static PyBufferView of(PyObject obj, BufferRequest request) {
@@ -107,7 +166,13 @@ public final class PyBufferView implements AutoCloseable {
                 throw Errors.fetch(interp.c);
             }
             r.acquired = true;
-            PyBufferView view = new PyBufferView(interp, r, r.pyBuffer);
+            PyBufferView view;
+            try {
+                view = new PyBufferView(interp, r, r.pyBuffer);
+            } catch (RuntimeException | Error e) {
+                r.run();                            // a Py_buffer we cannot describe is still released
+                throw e;
+            }
             r.cleanable = Ownership.register(view, r);
             return view;
         } finally {
@@ -148,7 +213,7 @@ public final class PyBufferView implements AutoCloseable {
     public MemorySegment segment() { checkOpen(); return segment; }
 
     /** Byte offset of element [0, 0, ...] within {@link #segment()} (non-zero for negative strides). */
-    public long origin() { return buf - spanStart; }
+    public long origin() { return origin; }
 
     /** The struct format; "B" when the exporter gave none. */
     public String format() { return format == null ? "B" : format; }
@@ -156,7 +221,7 @@ public final class PyBufferView implements AutoCloseable {
     /** Whether the exporter gave a format (false for requests without FORMAT). */
     public boolean hasFormat() { return format != null; }
 
-    /** {@code Py_buffer.itemsize}. */
+    /** {@code Py_buffer.itemsize} as the exporter gave it (without a shape, items are read as bytes). */
     public long itemsize() { return itemsize; }
 
     /** {@code Py_buffer.len}: itemsize * product(shape). */
@@ -165,7 +230,7 @@ public final class PyBufferView implements AutoCloseable {
     /** {@code Py_buffer.ndim}. */
     public int ndim() { return ndim; }
 
-    /** The shape, or what it means when the exporter gave NULL ({@code [len / itemsize]}). */
+    /** The shape, or what it means when the exporter gave NULL ({@code [len]} bytes, or {@code [len / itemsize]} with a format). */
     public long[] shape() { return effShape.clone(); }
 
     /** The strides in bytes, or C-order strides when the exporter gave NULL. */
@@ -197,89 +262,133 @@ public final class PyBufferView implements AutoCloseable {
     public long address() { checkOpen(); return buf; }
 
     // ---- typed access ----------------------------------------------------------------------------
+    //
+    // Every accessor turns an index into a byte position within segment() and lets the segment
+    // check bounds and liveness: a closed view throws IllegalStateException("view is closed")
+    // from closed(), never touches freed memory.
 
     /** The element at an index as a double, for any numeric format ('d', 'f', 'e', integers, '?'). */
-    public double getAsDouble(long... index) {
-        long off = offsetOf(index);
-        return readAsDouble(off);
-    }
+    public double getAsDouble(long... index) { requireNumeric(); return readDouble(positionOf(index)); }
 
-    /** The element at an index as a long, for integer formats ('b', 'B', 'h', ..., 'q', 'Q', '?'). */
-    public long getAsLong(long... index) {
-        return readAsLong(offsetOf(index));
-    }
+    /** The element at an index as a long, for integer formats ('b', 'B', 'h', ..., 'q', 'Q', '?'); unsigned
+     *  formats read as their unsigned value (a 'Q' above {@code Long.MAX_VALUE} wraps negative). */
+    public long getAsLong(long... index) { requireInteger(); return readLong(positionOf(index)); }
 
     /** The 'd' element at an index. */
-    public double getDouble(long... index) { require('d'); return read(offsetOf(index)).doubleValue(); }
+    public double getDouble(long... index) { require(K_F64, "a 'd' (float64)"); return readDouble(positionOf(index)); }
     /** The 'f' element at an index. */
-    public float getFloat(long... index) { require('f'); return read(offsetOf(index)).floatValue(); }
+    public float getFloat(long... index) { require(K_F32, "an 'f' (float32)"); return (float) readDouble(positionOf(index)); }
     /** The 'q'/'Q'/'n'/'N' (or native 'l'/'L') element at an index. */
-    public long getLong(long... index) { requireSize(8); return readAsLong(offsetOf(index)); }
+    public long getLong(long... index) { requireSize(8); return readLong(positionOf(index)); }
     /** The 'i'/'I' (or standard 'l'/'L') element at an index. */
-    public int getInt(long... index) { requireSize(4); return (int) readAsLong(offsetOf(index)); }
+    public int getInt(long... index) { requireSize(4); return (int) readLong(positionOf(index)); }
     /** The 'h'/'H' element at an index. */
-    public short getShort(long... index) { requireSize(2); return (short) readAsLong(offsetOf(index)); }
+    public short getShort(long... index) { requireSize(2); return (short) readLong(positionOf(index)); }
     /** The 'b'/'B'/'c' element at an index. */
-    public byte getByte(long... index) { requireSize(1); return (byte) readAsLong(offsetOf(index)); }
+    public byte getByte(long... index) { requireSize(1); return (byte) readLong(positionOf(index)); }
 
-    /** Writes a double to a 'd' or 'f' element (or any numeric format, converted as numpy casts). */
-    public void setDouble(double value, long... index) { write(offsetOf(index), value); }
-    /** Writes a long to an integer element (truncated to the item size). */
-    public void setLong(long value, long... index) { write(offsetOf(index), value); }
+    /**
+     * Writes a double to an element: stored as is in 'd', rounded in 'f'/'e', truncated toward
+     * zero (then to the item size) in integer formats, as {@code != 0} in '?'.
+     *
+     * @throws UnsupportedOperationException if the buffer is read-only or not numeric
+     */
+    public void setDouble(double value, long... index) { requireWritable(); writeDouble(positionOf(index), value); }
+
+    /**
+     * Writes a long to an element: truncated to the item size in integer formats, converted in
+     * floating-point ones.
+     *
+     * @throws UnsupportedOperationException if the buffer is read-only or not numeric
+     */
+    public void setLong(long value, long... index) { requireWritable(); writeLong(positionOf(index), value); }
 
     /** All elements as doubles, in logical (C) index order, read lazily from the buffer. */
     public DoubleStream doubles() {
         requireNumeric();
+        checkOpen();
         long n = itemCount();
-        if (cContiguous && code == 'd' && element.order() == ByteOrder.nativeOrder()) {
-            MemorySegment s = segment();
+        if (nativeDoubles) {
+            MemorySegment s = segment;
+            long base = origin;
             return LongStream.range(0, n).mapToDouble(i -> {
-                try { return s.getAtIndex(ValueLayout.JAVA_DOUBLE_UNALIGNED, i); }
+                try { return s.get(F64_NATIVE, base + i * 8); }
                 catch (IllegalStateException e) { throw closed(e); }
             });
         }
-        return LongStream.range(0, n).mapToDouble(i -> readAsDouble(offsetOfLinear(i)));
+        return LongStream.range(0, n).mapToDouble(i -> readDouble(positionOfLinear(i)));
     }
 
     /** All elements as longs, in logical (C) index order (integer formats). */
     public LongStream longs() {
-        requireNumeric();
-        return LongStream.range(0, itemCount()).map(i -> readAsLong(offsetOfLinear(i)));
+        requireInteger();
+        checkOpen();
+        return LongStream.range(0, itemCount()).map(i -> readLong(positionOfLinear(i)));
     }
 
     /** Sum of all elements as doubles; the contiguous native 'd' case reads the segment directly. */
     public double sum() {
-        if (cContiguous && code == 'd' && element.order() == ByteOrder.nativeOrder()) {
-            MemorySegment s = segment();
-            long n = itemCount();
+        requireNumeric();
+        checkOpen();
+        if (nativeDoubles) {
+            MemorySegment s = segment;
+            long end = origin + itemCount() * 8;
             double acc = 0;
             try {
-                for (long i = 0; i < n; i++) acc += s.getAtIndex(ValueLayout.JAVA_DOUBLE_UNALIGNED, i);
+                for (long p = origin; p < end; p += 8) acc += s.get(F64_NATIVE, p);
             } catch (IllegalStateException e) {
                 throw closed(e);
             }
             return acc;
         }
-        return doubles().sum();
+        double acc = 0;
+        long n = itemCount();
+        for (long i = 0; i < n; i++) acc += readDouble(positionOfLinear(i));
+        return acc;
     }
 
     /** A copy of all elements, as doubles, in C order. */
-    public double[] copyToDoubleArray() { return doubles().toArray(); }
+    public double[] copyToDoubleArray() {
+        requireNumeric();
+        checkOpen();
+        double[] out = new double[Math.toIntExact(itemCount())];
+        if (nativeDoubles) {
+            try {
+                MemorySegment.copy(segment, F64_NATIVE, origin, out, 0, out.length);
+            } catch (IllegalStateException e) {
+                throw closed(e);
+            }
+            return out;
+        }
+        for (int i = 0; i < out.length; i++) out[i] = readDouble(positionOfLinear(i));
+        return out;
+    }
 
-    /** A copy of all elements, as longs, in C order. */
-    public long[] copyToLongArray() { return longs().toArray(); }
+    /** A copy of all elements, as longs, in C order (integer formats). */
+    public long[] copyToLongArray() {
+        requireInteger();
+        checkOpen();
+        long[] out = new long[Math.toIntExact(itemCount())];
+        for (int i = 0; i < out.length; i++) out[i] = readLong(positionOfLinear(i));
+        return out;
+    }
 
     /** A copy of the bytes in C order of elements (what {@code memoryview.tobytes()} returns). */
     public byte[] copyToByteArray() {
+        checkOpen();
         long n = itemCount();
-        byte[] out = new byte[Math.toIntExact(n * itemsize)];
-        if (cContiguous) {
-            MemorySegment.copy(segment(), ValueLayout.JAVA_BYTE, origin(), out, 0, out.length);
-            return out;
-        }
-        for (long i = 0; i < n; i++) {
-            long off = offsetOfLinear(i);
-            MemorySegment.copy(raw(off, itemsize), ValueLayout.JAVA_BYTE, 0, out, (int) (i * itemsize), (int) itemsize);
+        byte[] out = new byte[Math.toIntExact(n * elem)];
+        try {
+            if (cContiguous) {
+                MemorySegment.copy(segment, ValueLayout.JAVA_BYTE, origin, out, 0, out.length);
+                return out;
+            }
+            for (long i = 0; i < n; i++) {
+                long pos = positionOfLinear(i);
+                MemorySegment.copy(segmentAt(pos), ValueLayout.JAVA_BYTE, pos, out, (int) (i * elem), (int) elem);
+            }
+        } catch (IllegalStateException e) {
+            throw closed(e);
         }
         return out;
     }
@@ -310,167 +419,170 @@ public final class PyBufferView implements AutoCloseable {
         return new IllegalStateException("view is closed", e);
     }
 
-    /** Byte offset, relative to buf, of an element; follows suboffsets (then absolute: see raw). */
-    private long offsetOf(long[] index) {
-        checkOpen();
+    /**
+     * Where an element lives: its byte position within {@link #segment} or, for buffers with
+     * suboffsets, an absolute address (read through {@link #segmentAt}).
+     */
+    private long positionOf(long[] index) {
         if (index.length != effShape.length) {
             throw new IllegalArgumentException("index has " + index.length + " dimensions, the buffer has " + effShape.length);
         }
-        if (suboffsets != null) return pointerOf(index) - buf;
-        long off = 0;
         for (int i = 0; i < index.length; i++) {
             if (index[i] < 0 || index[i] >= effShape[i]) {
                 throw new IndexOutOfBoundsException("index " + Arrays.toString(index) + " is outside shape "
                         + Arrays.toString(effShape));
             }
-            off += index[i] * effStrides[i];
         }
-        return off;
+        if (suboffsets != null) return pointerOf(index);
+        long pos = origin;
+        for (int i = 0; i < index.length; i++) pos += index[i] * effStrides[i];
+        return pos;
     }
 
-    private long offsetOfLinear(long linear) {
-        long[] idx = new long[effShape.length];
+    /** The position of the linear-th element in C order; allocation-free unless there are suboffsets. */
+    private long positionOfLinear(long linear) {
+        if (cContiguous) return origin + linear * elem;
+        if (suboffsets != null) {
+            long[] idx = new long[effShape.length];
+            for (int i = effShape.length - 1; i >= 0; i--) {
+                idx[i] = linear % effShape[i];
+                linear /= effShape[i];
+            }
+            return pointerOf(idx);
+        }
+        long pos = origin;
         for (int i = effShape.length - 1; i >= 0; i--) {
             long d = effShape[i];
-            idx[i] = linear % d;
+            pos += (linear % d) * effStrides[i];
             linear /= d;
         }
-        return offsetOf(idx);
+        return pos;
     }
 
-    /** PyBuffer_GetPointer: follow strides and, where given, suboffsets. */
+    /** PyBuffer_GetPointer: follow strides and, where given, suboffsets. Returns an absolute address. */
     private long pointerOf(long[] index) {
+        checkOpen();
         long p = buf;
         for (int i = 0; i < index.length; i++) {
-            if (index[i] < 0 || index[i] >= effShape[i]) {
-                throw new IndexOutOfBoundsException("index " + Arrays.toString(index) + " is outside shape "
-                        + Arrays.toString(effShape));
-            }
             p += index[i] * effStrides[i];
             if (suboffsets[i] >= 0) p = Mem.getLong(p) + suboffsets[i];
         }
         return p;
     }
 
-    /** A segment of n bytes at buf+off: bounded by the view's segment unless suboffsets make that impossible. */
-    private MemorySegment raw(long off, long n) {
-        try {
-            if (suboffsets == null) return segment.asSlice(buf - spanStart + off, n);
-            return MemorySegment.ofAddress(buf + off).reinterpret(n, release.scope, null);
-        } catch (IllegalStateException e) {
-            throw closed(e);
-        }
+    /** The segment a position is relative to: the view's segment, or (suboffsets) one item at an absolute address. */
+    private MemorySegment segmentAt(long pos) {
+        if (suboffsets == null) return segment;
+        // rare (PIL-style arrays): a per-item segment, still scoped to the view, at offset "pos" from address 0
+        return MemorySegment.ofAddress(0).reinterpret(pos + elem, release.scope, null);
     }
 
-    private Number read(long off) {
-        if (element == null) throw new UnsupportedOperationException("format '" + format() + "' is not a single primitive");
-        MemorySegment s = raw(off, itemsize);
+    private long readLong(long pos) {
+        MemorySegment s = segmentAt(pos);
         try {
-            return switch (element) {
-                case ValueLayout.OfDouble d -> s.get(d, 0);
-                case ValueLayout.OfFloat f -> s.get(f, 0);
-                case ValueLayout.OfLong l -> s.get(l, 0);
-                case ValueLayout.OfInt i -> s.get(i, 0);
-                case ValueLayout.OfShort h -> code == 'e' ? (Number) Float.float16ToFloat(s.get(h, 0)) : s.get(h, 0);
-                case ValueLayout.OfByte b -> s.get(b, 0);
-                case ValueLayout.OfBoolean z -> s.get(z, 0) ? 1 : 0;
-                default -> throw new UnsupportedOperationException("format '" + format() + "'");
+            return switch (kind) {
+                case K_I8, K_CHAR -> s.get(ValueLayout.JAVA_BYTE, pos);
+                case K_U8 -> s.get(ValueLayout.JAVA_BYTE, pos) & 0xFFL;
+                case K_BOOL -> s.get(ValueLayout.JAVA_BYTE, pos) != 0 ? 1 : 0;
+                case K_I16 -> s.get(l16, pos);
+                case K_U16 -> s.get(l16, pos) & 0xFFFFL;
+                case K_I32 -> s.get(l32, pos);
+                case K_U32 -> s.get(l32, pos) & 0xFFFF_FFFFL;
+                case K_I64, K_U64, K_PTR -> s.get(l64, pos);
+                case K_F16 -> (long) Float.float16ToFloat(s.get(l16, pos));
+                case K_F32 -> (long) s.get(f32, pos);
+                case K_F64 -> (long) s.get(f64, pos);
+                default -> throw notNumeric();
             };
         } catch (IllegalStateException e) {
             throw closed(e);
         }
     }
 
-    private double readAsDouble(long off) {
-        requireNumeric();
-        Number n = read(off);
-        return unsigned() ? unsignedToDouble(n) : n.doubleValue();
-    }
-
-    private long readAsLong(long off) {
-        requireNumeric();
-        if (code == 'd' || code == 'f' || code == 'e') {
-            throw new UnsupportedOperationException("format '" + format() + "' is floating point; use getAsDouble");
-        }
-        Number n = read(off);
-        return unsigned() ? unsignedToLong(n) : n.longValue();
-    }
-
-    private void write(long off, Number value) {
-        if (readOnly) throw new UnsupportedOperationException("the buffer is read-only");
-        requireNumeric();
-        MemorySegment s = raw(off, itemsize);
+    private double readDouble(long pos) {
+        MemorySegment s = segmentAt(pos);
         try {
-            switch (element) {
-                case ValueLayout.OfDouble d -> s.set(d, 0, value.doubleValue());
-                case ValueLayout.OfFloat f -> s.set(f, 0, value.floatValue());
-                case ValueLayout.OfLong l -> s.set(l, 0, value.longValue());
-                case ValueLayout.OfInt i -> s.set(i, 0, value.intValue());
-                case ValueLayout.OfShort h -> s.set(h, 0,
-                        code == 'e' ? Float.floatToFloat16(value.floatValue()) : value.shortValue());
-                case ValueLayout.OfByte b -> s.set(b, 0, value.byteValue());
-                case ValueLayout.OfBoolean z -> s.set(z, 0, value.doubleValue() != 0);
-                default -> throw new UnsupportedOperationException("format '" + format() + "'");
+            return switch (kind) {
+                case K_F64 -> s.get(f64, pos);
+                case K_F32 -> s.get(f32, pos);
+                case K_F16 -> Float.float16ToFloat(s.get(l16, pos));
+                case K_U64 -> unsignedToDouble(s.get(l64, pos));
+                default -> readLong(pos);
+            };
+        } catch (IllegalStateException e) {
+            throw closed(e);
+        }
+    }
+
+    private void writeLong(long pos, long v) {
+        MemorySegment s = segmentAt(pos);
+        try {
+            switch (kind) {
+                case K_I8, K_U8 -> s.set(ValueLayout.JAVA_BYTE, pos, (byte) v);
+                case K_BOOL -> s.set(ValueLayout.JAVA_BYTE, pos, (byte) (v != 0 ? 1 : 0));
+                case K_I16, K_U16 -> s.set(l16, pos, (short) v);
+                case K_I32, K_U32 -> s.set(l32, pos, (int) v);
+                case K_I64, K_U64 -> s.set(l64, pos, v);
+                case K_F16 -> s.set(l16, pos, Float.floatToFloat16((float) v));
+                case K_F32 -> s.set(f32, pos, (float) v);
+                case K_F64 -> s.set(f64, pos, (double) v);
+                default -> throw notNumeric();
             }
         } catch (IllegalStateException e) {
             throw closed(e);
         }
     }
 
-    private boolean unsigned() {
-        return code == 'B' || code == 'H' || code == 'I' || code == 'L' || code == 'Q' || code == 'N';
+    private void writeDouble(long pos, double v) {
+        MemorySegment s = segmentAt(pos);
+        try {
+            switch (kind) {
+                case K_F64 -> s.set(f64, pos, v);
+                case K_F32 -> s.set(f32, pos, (float) v);
+                case K_F16 -> s.set(l16, pos, Float.floatToFloat16((float) v));
+                case K_BOOL -> s.set(ValueLayout.JAVA_BYTE, pos, (byte) (v != 0 ? 1 : 0));
+                default -> writeLong(pos, (long) v);
+            }
+        } catch (IllegalStateException e) {
+            throw closed(e);
+        }
     }
 
-    private static double unsignedToDouble(Number n) {
-        return switch (n) {
-            case Byte b -> Byte.toUnsignedInt(b);
-            case Short s -> Short.toUnsignedInt(s);
-            case Integer i -> Integer.toUnsignedLong(i);
-            case Long l -> l >= 0 ? (double) l : (double) (l >>> 1) * 2.0 + (l & 1);
-            default -> n.doubleValue();
-        };
+    private static double unsignedToDouble(long l) {
+        return l >= 0 ? (double) l : (double) (l >>> 1) * 2.0 + (l & 1);
     }
 
-    private static long unsignedToLong(Number n) {
-        return switch (n) {
-            case Byte b -> Byte.toUnsignedLong(b);
-            case Short s -> Short.toUnsignedLong(s);
-            case Integer i -> Integer.toUnsignedLong(i);
-            default -> n.longValue();
-        };
+    private UnsupportedOperationException notNumeric() {
+        return new UnsupportedOperationException("format '" + format() + "' (itemsize " + itemsize
+                + ") is not a single numeric type; use segment() for raw bytes");
     }
 
     private void requireNumeric() {
-        if (element == null || code == 'c' || code == 'P') {
-            throw new UnsupportedOperationException("format '" + format() + "' is not a single numeric type; "
-                    + "use segment() for raw bytes");
+        if (kind == K_NONE || kind == K_CHAR || kind == K_PTR) throw notNumeric();
+    }
+
+    private void requireInteger() {
+        requireNumeric();
+        if (kind == K_F16 || kind == K_F32 || kind == K_F64) {
+            throw new UnsupportedOperationException("format '" + format() + "' is floating point; use getAsDouble");
         }
     }
 
-    private void require(char c) {
-        if (code != c) throw new UnsupportedOperationException("the buffer's format is '" + format() + "', not '" + c + "'");
+    private void requireWritable() {
+        requireNumeric();
+        if (readOnly) throw new UnsupportedOperationException("the buffer is read-only");
+    }
+
+    private void require(int k, String what) {
+        if (kind != k) throw new UnsupportedOperationException("the buffer's format is '" + format() + "', not " + what);
     }
 
     private void requireSize(long n) {
-        if (element == null || itemsize != n || code == 'd' || code == 'f' || code == 'e') {
+        boolean integer = kind != K_NONE && kind != K_F16 && kind != K_F32 && kind != K_F64 && kind != K_PTR;
+        if (!integer || elem != n) {
             throw new UnsupportedOperationException("the buffer's format is '" + format() + "' (itemsize " + itemsize
                     + "), not a " + n + "-byte integer");
         }
-    }
-
-    private static ValueLayout layoutFor(char code, ByteOrder order) {
-        ValueLayout l = switch (code) {
-            case 'd' -> ValueLayout.JAVA_DOUBLE_UNALIGNED;
-            case 'f' -> ValueLayout.JAVA_FLOAT_UNALIGNED;
-            case 'q', 'Q', 'n', 'N', 'P' -> ValueLayout.JAVA_LONG_UNALIGNED;
-            case 'l', 'L' -> null;   // size depends on mode; decided by the caller's itemsize below
-            case 'i', 'I' -> ValueLayout.JAVA_INT_UNALIGNED;
-            case 'h', 'H', 'e' -> ValueLayout.JAVA_SHORT_UNALIGNED;
-            case 'b', 'B', 'c' -> ValueLayout.JAVA_BYTE;
-            case '?' -> ValueLayout.JAVA_BOOLEAN;
-            default -> null;
-        };
-        return l == null ? null : l.withOrder(order);
     }
 
     private static boolean isC(long[] shape, long[] strides, long itemsize) {

@@ -4,7 +4,9 @@ import dev.panamapy.PythonException;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.Collections;
 import java.util.Map;
+import java.util.WeakHashMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -43,7 +45,9 @@ public final class Errors {
                 String message = value.address() == 0 ? "" : str(value);
                 String traceback = c == null ? "" : formatTraceback(c, type, value, tb);
                 Throwable cause = value.address() == 0 ? null : javaCause(value, a);
-                return new PythonException(typeName, message, traceback, cause);
+                PythonException pe = new PythonException(typeName, message, traceback, cause);
+                if (Functions.inJavaFunction()) keepOriginal(pe, type, value, tb);
+                return pe;
             } finally {
                 xdecref(type); xdecref(value); xdecref(tb);
                 PyErr_Clear();     // anything raised while formatting is dropped
@@ -85,6 +89,7 @@ public final class Errors {
      * A PythonException thrown by a nested call is restored as the Python exception it was.
      */
     public static void raiseJava(Constants c, Throwable t) {
+        if (t instanceof PythonException pe && restoreOriginal(pe)) return;
         try (Arena a = Arena.ofConfined()) {
             long id = NEXT_ID.getAndIncrement();
             if (IN_FLIGHT.size() >= MAX_IN_FLIGHT) IN_FLIGHT.clear();   // never grow without bound
@@ -101,6 +106,49 @@ public final class Errors {
             PyErr_SetObject(Mem.ptr(c.javaException), exc);
             Py_DecRef(exc);
         }
+    }
+
+    /**
+     * Python exceptions fetched inside a Java function called from Python, by the PythonException
+     * made of them: {type, value, traceback}, each a strong reference dropped by a Cleaner when
+     * the PythonException becomes unreachable. If the PythonException leaves the Java function,
+     * the original is raised again, so Python code sees its own exception (type, attributes,
+     * traceback) rather than a JavaException wrapping its text.
+     */
+    private static final Map<PythonException, long[]> ORIGINALS = Collections.synchronizedMap(new WeakHashMap<>());
+
+    private static void keepOriginal(PythonException pe, MemorySegment type, MemorySegment value, MemorySegment tb) {
+        Interpreter interp = Interpreter.running();
+        if (interp == null) return;
+        long[] refs = {type.address(), value.address(), tb.address()};
+        for (long r : refs) if (r != 0) Py_IncRef(Mem.ptr(r));
+        ORIGINALS.put(pe, refs);
+        Ownership.register(pe, () -> {
+            int g = interp.tryEnter();
+            if (g == -1) return;
+            try {
+                for (long r : refs) if (r != 0) Py_DecRef(Mem.ptr(r));
+            } finally {
+                interp.exit(g);
+            }
+        });
+    }
+
+    /** Raises the original Python exception again; the PythonException becomes the cause if it returns to Java. */
+    private static boolean restoreOriginal(PythonException pe) {
+        long[] refs = ORIGINALS.get(pe);
+        if (refs == null || refs[1] == 0) return false;
+        try (Arena a = Arena.ofConfined()) {
+            long id = NEXT_ID.getAndIncrement();
+            if (IN_FLIGHT.size() >= MAX_IN_FLIGHT) IN_FLIGHT.clear();
+            IN_FLIGHT.put(id, pe);
+            MemorySegment idObj = PyLong_FromLongLong(id);
+            if (PyObject_SetAttrString(Mem.ptr(refs[1]), a.allocateFrom(ID_ATTR), idObj) != 0) PyErr_Clear();
+            Py_DecRef(idObj);
+        }
+        for (long r : refs) if (r != 0) Py_IncRef(Mem.ptr(r));
+        PyErr_Restore(Mem.ptr(refs[0]), Mem.ptr(refs[1]), Mem.ptr(refs[2]));     // steals all three
+        return true;
     }
 
     /** "java.lang.IllegalStateException: message" */

@@ -13,13 +13,23 @@ import static dev.panamapy.bindings.Python_h.*;
 /**
  * Java functions as Python callables: a {@code PyCFunction} (METH_VARARGS) whose C function is
  * the {@link Upcalls#callFunction} stub and whose {@code self} is a Python int naming the Java
- * function in a table.
+ * function in a table. A {@code weakref.finalize} on the function object removes the table
+ * entry when Python frees the function, so short-lived functions do not accumulate.
  */
 public final class Functions {
     private Functions() { }
 
-    private static final ConcurrentHashMap<Long, JavaFunction> TABLE = new ConcurrentHashMap<>();
+    private record Entry(Interpreter interp, JavaFunction fn) { }
+
+    private static final ConcurrentHashMap<Long, Entry> TABLE = new ConcurrentHashMap<>();
     private static final AtomicLong NEXT = new AtomicLong(1);
+    /** One method def per name, never freed: a function object points at its def until it dies. */
+    private static final ConcurrentHashMap<String, MemorySegment> DEFS = new ConcurrentHashMap<>();
+    /** How many Java function calls are active on this thread (for {@link Errors}). */
+    private static final ThreadLocal<int[]> DEPTH = ThreadLocal.withInitial(() -> new int[1]);
+
+    private static long finalize;     // weakref.finalize, owned; guarded by the GIL
+    private static long forget;       // the Java function that removes a table entry, owned; guarded by the GIL
 
     /** Makes Java PyObjects for arguments; installed by the public package. */
     public interface Wrapper {
@@ -28,50 +38,104 @@ public final class Functions {
 
     public static volatile Wrapper wrapper;
 
+    /** Live Java functions (table entries), for leak checks. */
+    public static int liveFunctions() { return TABLE.size(); }
+
+    /** Whether this thread is inside a Java function called from Python. */
+    static boolean inJavaFunction() { return DEPTH.get()[0] > 0; }
+
     /** A new reference to a Python callable backed by fn. Requires the GIL. */
     public static long create(Interpreter interp, String name, JavaFunction fn) {
         long id = NEXT.getAndIncrement();
-        TABLE.put(id, fn);
-        Arena forever = Arena.global();     // the method def must outlive the function object
+        long f = newFunction(interp, id, name, fn);
+        forgetWhenFreed(interp, f, id);
+        return f;
+    }
+
+    private static long newFunction(Interpreter interp, long id, String name, JavaFunction fn) {
+        TABLE.put(id, new Entry(interp, fn));
+        MemorySegment def = DEFS.computeIfAbsent(name, Functions::methodDef);
+        MemorySegment self = PyLong_FromLongLong(id);
+        try {
+            return Errors.check(interp.c, PyCFunction_NewEx(def, self, MemorySegment.NULL));
+        } catch (RuntimeException e) {
+            TABLE.remove(id);
+            throw e;
+        } finally {
+            Py_DecRef(self);
+        }
+    }
+
+    private static MemorySegment methodDef(String name) {
+        Arena forever = Arena.global();
         MemorySegment def = PyMethodDef.allocate(forever);
         PyMethodDef.ml_name(def, forever.allocateFrom(name));
         PyMethodDef.ml_meth(def, Upcalls.CALL_FUNCTION);
         PyMethodDef.ml_flags(def, METH_VARARGS());
-        PyMethodDef.ml_doc(def, forever.allocateFrom("Java function " + fn.getClass().getName()));
-        MemorySegment self = PyLong_FromLongLong(id);
-        try {
-            return Errors.check(interp.c, PyCFunction_NewEx(def, self, MemorySegment.NULL));
-        } finally {
-            Py_DecRef(self);
+        PyMethodDef.ml_doc(def, forever.allocateFrom("Java function (panamapy)"));
+        return def;
+    }
+
+    /** weakref.finalize(f, forget, id), with atexit off; on any failure the entry simply stays. */
+    private static void forgetWhenFreed(Interpreter interp, long f, long id) {
+        try (Arena a = Arena.ofConfined()) {
+            if (finalize == 0) {
+                MemorySegment weakref = PyImport_ImportModule(a.allocateFrom("weakref"));
+                if (weakref.address() == 0) { PyErr_Clear(); return; }
+                finalize = PyObject_GetAttrString(weakref, a.allocateFrom("finalize")).address();
+                Py_DecRef(weakref);
+                if (finalize == 0) { PyErr_Clear(); return; }
+                forget = newFunction(interp, NEXT.getAndIncrement(), "_panamapy_forget", args -> {
+                    TABLE.remove((Long) args[0]);
+                    return null;
+                });
+            }
+            MemorySegment args = PyTuple_New(3);
+            Py_IncRef(Mem.ptr(f));
+            PyTuple_SetItem(args, 0, Mem.ptr(f));
+            Py_IncRef(Mem.ptr(forget));
+            PyTuple_SetItem(args, 1, Mem.ptr(forget));
+            PyTuple_SetItem(args, 2, PyLong_FromLongLong(id));
+            MemorySegment fin = PyObject_CallObject(Mem.ptr(finalize), args);
+            Py_DecRef(args);
+            if (fin.address() == 0) { PyErr_Clear(); return; }
+            // not at interpreter exit: Java functions need not be called while CPython finalizes
+            PyObject_SetAttrString(fin, a.allocateFrom("atexit"), Mem.ptr(interp.c.falseObj));
+            PyErr_Clear();
+            Py_DecRef(fin);
         }
     }
 
     /** The body of every Java callable; runs under the GIL. Returns a new reference. */
     static long call(Constants c, long self, long args) throws Exception {
         long id = PyLong_AsLongLong(Mem.ptr(self));
-        JavaFunction fn = TABLE.get(id);
-        if (fn == null) throw new IllegalStateException("Java function #" + id + " is gone");
-        Interpreter interp = Interpreter.running();
-        if (interp == null) throw new IllegalStateException("CPython is closed");
+        Entry e = TABLE.get(id);
+        if (e == null) throw new IllegalStateException("Java function #" + id + " is gone");
+        Interpreter interp = e.interp;
+        if (interp.isClosed()) throw new IllegalStateException("CPython is closed");
         int n = (int) PyTuple_Size(Mem.ptr(args));
         Object[] jargs = new Object[n];
-        AutoCloseable[] owned = new AutoCloseable[n];
-        Object notPlain = new Object();
+        AutoCloseable[] owned = null;
+        Object notPlain = JavaFunction.class;        // any object no conversion returns
+        int[] depth = DEPTH.get();
+        depth[0]++;
         try {
             for (int i = 0; i < n; i++) {
                 long item = PyTuple_GetItem(Mem.ptr(args), i).address();   // borrowed
                 Object v = Convert.toJavaOrNull(c, item, notPlain);
                 if (v == notPlain) {
+                    if (owned == null) owned = new AutoCloseable[n];
                     Py_IncRef(Mem.ptr(item));
                     owned[i] = wrapper.wrap(interp, item);
                     v = owned[i];
                 }
                 jargs[i] = v;
             }
-            Object result = fn.apply(jargs);
+            Object result = e.fn.apply(jargs);
             return Convert.toPython(c, result);
         } finally {
-            for (AutoCloseable o : owned) if (o != null) o.close();
+            depth[0]--;
+            if (owned != null) for (AutoCloseable o : owned) if (o != null) o.close();
         }
     }
 }
