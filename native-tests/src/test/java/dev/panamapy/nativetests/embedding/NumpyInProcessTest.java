@@ -3,7 +3,7 @@ package dev.panamapy.nativetests.embedding;
 import dev.panamapy.CPython;
 import dev.panamapy.PyObject;
 import dev.panamapy.nativetests.Py;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -18,8 +18,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 /** numpy's C extensions load into the JVM process from the embedded libpython, with no LD_PRELOAD. */
 class NumpyInProcessTest {
 
-    @BeforeAll
-    static void requireNumpy() {
+    @BeforeEach
+    void requireNumpy() {   // per test, so that each skipped test is reported as skipped
         assumeTrue(Py.has("numpy"), "numpy is not installed for this Python");
     }
 

