@@ -1,0 +1,127 @@
+package dev.panamapy.nativetests.embedding;
+
+import dev.panamapy.CPython;
+import dev.panamapy.PyObject;
+import dev.panamapy.PythonStartupException;
+import dev.panamapy.nativetests.Py;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * Pythons that cannot be embedded are refused with a message that says why and what to do.
+ * A refused start loads nothing (the executable is probed and validated first), so the refusals
+ * run one after another in this JVM and a good Python still starts after them (the last method).
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class StartupErrorsTest {
+
+    private static final Path PY38 = Path.of("/root/.pyenv/versions/3.8.18/bin/python3");
+    private static final Path PY27 = Path.of("/root/.pyenv/versions/2.7.18/bin/python");
+
+    @TempDir
+    static Path tmp;
+
+    private static Path script(String name, String body) throws IOException {
+        Path p = tmp.resolve(name);
+        Files.writeString(p, body);
+        Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwxr-xr-x"));
+        return p;
+    }
+
+    private static PythonStartupException refused(Path exe) {
+        PythonStartupException e = assertThrows(PythonStartupException.class, () -> CPython.builder().python(exe).start());
+        assertTrue(CPython.running().isEmpty(), "a refused start left an interpreter behind");
+        return e;
+    }
+
+    @Test
+    @Order(1)
+    void executableThatPrintsNothingIsNotPython() {
+        PythonStartupException e = refused(Path.of("/bin/true"));
+        assertTrue(e.getMessage().startsWith("/bin/true is not a Python interpreter"), e.getMessage());
+        assertTrue(e.getMessage().contains("exited 0 and printed: (nothing)"), e.getMessage());
+    }
+
+    @Test
+    @Order(2)
+    void scriptPrintingGarbageIsNotPython() throws IOException {
+        Path fake = script("fake-python", "#!/bin/sh\necho 'garbage from a fake python'\nexit 3\n");
+        PythonStartupException e = refused(fake);
+        assertTrue(e.getMessage().contains(fake + " is not a Python interpreter"), e.getMessage());
+        assertTrue(e.getMessage().contains("exited 3 and printed: garbage from a fake python"), e.getMessage());
+    }
+
+    @Test
+    @Order(3)
+    void fileThatCannotBeExecutedIsRefused() throws IOException {
+        Path text = tmp.resolve("not-executable.txt");
+        Files.writeString(text, "print('hi')\n");
+        PythonStartupException e = refused(text);
+        assertTrue(e.getMessage().contains(text + " cannot be run"), e.getMessage());
+        assertTrue(e.getMessage().contains("it must be a CPython executable"), e.getMessage());
+    }
+
+    @Test
+    @Order(4)
+    void nonExistentPathIsRefused() {
+        Path missing = tmp.resolve("no/such/python3");
+        PythonStartupException e = refused(missing);
+        assertTrue(e.getMessage().startsWith("Python executable " + missing + " does not exist"), e.getMessage());
+        assertTrue(e.getMessage().contains("CPython.builder().python(path)"), e.getMessage());
+    }
+
+    @Test
+    @Order(5)
+    void python38IsTooOld() {
+        assumeTrue(Files.isExecutable(PY38), "CPython 3.8 is not installed at " + PY38);
+        PythonStartupException e = refused(PY38);
+        assertTrue(e.getMessage().startsWith("Python 3.8.18 at " + PY38 + " is too old"), e.getMessage());
+        assertTrue(e.getMessage().contains("needs CPython 3.9 or newer"), e.getMessage());
+    }
+
+    @Test
+    @Order(6)
+    void python27IsTooOld() {
+        assumeTrue(Files.isExecutable(PY27), "CPython 2.7 is not installed at " + PY27);
+        PythonStartupException e = refused(PY27);
+        assertTrue(e.getMessage().startsWith("Python 2.7.18 at " + PY27 + " is too old"), e.getMessage());
+        assertTrue(e.getMessage().contains("3.9"), e.getMessage());
+    }
+
+    @Test
+    @Order(7)
+    void pythonWithoutSharedLibpythonSaysEnableShared() throws IOException {
+        // the bridge probes with `<exe> -c <code>`: this wrapper runs that code after making
+        // sysconfig say the build is static, as a Python built without --enable-shared does
+        Path real = Py.executable();
+        Path staticPython = script("static-python", "#!/bin/sh\nexec '" + real + "' -c "
+                + "\"import sysconfig, sys; sysconfig.get_config_vars()['Py_ENABLE_SHARED'] = 0; exec(sys.argv[1])\" \"$2\"\n");
+        PythonStartupException e = refused(staticPython);
+        assertTrue(e.getMessage().contains("has no shared libpython"), e.getMessage());
+        assertTrue(e.getMessage().contains("--enable-shared"), e.getMessage());
+        assertTrue(e.getMessage().contains("PYTHON_CONFIGURE_OPTS=--enable-shared pyenv install"), e.getMessage());
+    }
+
+    @Test
+    @Order(100)
+    void goodPythonStartsAfterRefusedOnes() {
+        try (CPython py = CPython.builder().python(Py.executable()).start();
+             PyObject r = py.eval("sum(range(10))")) {
+            assertEquals(45, r.asLong());
+            assertTrue(CPython.running().isPresent());
+        }
+    }
+}
