@@ -289,10 +289,18 @@ public final class CPython implements AutoCloseable {
     /** The shared libpython loaded into this process. */
     public Path libpython() { return interp.installation().libpython(); }
 
-    /** Counts for leak checks: strong references Java holds, live exported objects, live views. */
+    /**
+     * Counts for leak checks: strong references Java holds, live exported objects, live views.
+     * Takes the GIL (so references dropped without it are counted out first); works after close.
+     */
     public Diagnostics diagnostics() {
-        return new Diagnostics(Ownership.liveReferences(), Exports.liveExporters(), Exports.liveViews(),
-                Exports.totalExports());
+        int g = interp.tryEnter();              // the counters change under the GIL; -1 once closed
+        try {
+            return new Diagnostics(Ownership.liveReferences(), Exports.liveExporters(), Exports.liveViews(),
+                    Exports.totalExports());
+        } finally {
+            if (g != -1) interp.exit(g);
+        }
     }
 
     /**

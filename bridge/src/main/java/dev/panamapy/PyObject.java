@@ -17,6 +17,9 @@ import static dev.panamapy.bindings.Python_h.*;
  * the caller owns and should {@link #close()}. {@code close()} drops the reference (idempotent);
  * one that is never closed is dropped after it becomes unreachable, by a Cleaner that takes the
  * GIL (set {@code -Dpanamapy.leakDetection=true} to log where such objects were created).
+ * A reference dropped by a thread that does not hold the GIL is decremented by the next call
+ * into Python from any thread (or at {@link CPython#close()}), so dropping never waits for the
+ * GIL; inside {@link CPython#gil()} or a Java function it is decremented at once.
  *
  * <p>Any thread may use a {@code PyObject} at any time: each call takes the GIL for its
  * duration. Closing a {@code PyObject} while another thread still uses it is a bug in the caller.

@@ -66,8 +66,7 @@ public final class Convert {
      */
     public static Object toJavaOrNull(Constants c, long obj, Object notPlain) {
         if (obj == c.none) return null;
-        long t = PyObject_Type(Mem.ptr(obj)).address();
-        Py_DecRef(Mem.ptr(t));
+        long t = typeOf(obj);
         if (t == c.boolType) return obj == c.trueObj;
         if (t == c.intType) {
             long v = PyLong_AsLongLong(Mem.ptr(obj));
@@ -82,6 +81,12 @@ public final class Convert {
         if (t == c.bytesType) return bytes(c, Mem.ptr(obj));
         return notPlain;
     }
+
+    private static final long OB_TYPE = dev.panamapy.bindings._object.layout()
+            .byteOffset(java.lang.foreign.MemoryLayout.PathElement.groupElement("ob_type"));
+
+    /** {@code Py_TYPE(obj)}, read from the object header (a borrowed pointer). */
+    public static long typeOf(long obj) { return Mem.getLong(obj + OB_TYPE); }
 
     /** The UTF-8 contents of a Python str. */
     public static String utf8(MemorySegment str) {

@@ -42,13 +42,16 @@ public final class Exports {
     private static int freeTop;                    // guarded by Exports.class
     private static int next;                       // guarded by Exports.class
     private static final AtomicLong LIVE_EXPORTERS = new AtomicLong();
-    private static final AtomicLong LIVE_VIEWS = new AtomicLong();
-    private static final AtomicLong TOTAL_EXPORTS = new AtomicLong();
+    // changed only under the GIL (so no atomics on the hot path); read them under the GIL too
+    private static long liveViews;
+    private static long totalExports;
     private static final Map<MemorySegment.Scope, SharingArena> SHARING = new WeakHashMap<>();
 
     public static long liveExporters() { return LIVE_EXPORTERS.get(); }
-    public static long liveViews() { return LIVE_VIEWS.get(); }
-    public static long totalExports() { return TOTAL_EXPORTS.get(); }
+    /** Live tracked views. Read under the GIL for an exact figure. */
+    public static long liveViews() { return liveViews; }
+    /** Views handed out since start. Read under the GIL for an exact figure. */
+    public static long totalExports() { return totalExports; }
 
     /** A new arena that defers freeing until no export pins it. */
     public static Arena newSharingArena() {
@@ -145,11 +148,60 @@ public final class Exports {
         }
     }
 
-    /** One live view handed to Python, for counting and for naming it when close() must refuse. */
-    record View(long id, int flags, String thread, long sinceNanos, BufferSpec spec, NativeInfo info) {
-        String describe() {
-            return "view #" + id + " (" + BufferRequest.describe(flags) + ", taken on thread '" + thread + "' "
-                    + (System.nanoTime() - sinceNanos) / 1_000_000 + " ms ago)";
+    /**
+     * The live views of one tracked export, for counting them and for naming them when close()
+     * must refuse: parallel arrays indexed by slot, slots reused, so taking a view allocates
+     * nothing. {@code Py_buffer.internal} holds slot + 1 (0: untracked).
+     */
+    static final class Views {
+        private int[] flags = new int[4];
+        private Thread[] threads = new Thread[4];
+        private BufferSpec[] specs = new BufferSpec[4];    // dynamic exports only
+        private int[] free = {3, 2, 1, 0};
+        private int freeTop = 4;
+        private int live;
+
+        int add(int f, BufferSpec spec) {
+            if (freeTop == 0) grow();
+            int slot = free[--freeTop];
+            flags[slot] = f;
+            threads[slot] = Thread.currentThread();
+            specs[slot] = spec;
+            live++;
+            return slot;
+        }
+
+        /** Removes a slot; returns its spec (dynamic exports), or null. False slot: throws. */
+        BufferSpec remove(int slot) {
+            if (slot < 0 || slot >= flags.length || threads[slot] == null) {
+                throw new IllegalStateException("release of an unknown view (slot " + slot + "): released twice?");
+            }
+            BufferSpec spec = specs[slot];
+            threads[slot] = null;
+            specs[slot] = null;
+            free[freeTop++] = slot;
+            live--;
+            return spec;
+        }
+
+        List<String> describe() {
+            List<String> out = new ArrayList<>();
+            for (int i = 0; i < threads.length; i++) {
+                if (threads[i] != null) {
+                    out.add("view #" + (i + 1) + " (" + BufferRequest.describe(flags[i]) + ", taken on thread '"
+                            + threads[i].getName() + "')");
+                }
+            }
+            return out;
+        }
+
+        private void grow() {
+            int n = flags.length;
+            flags = Arrays.copyOf(flags, 2 * n);
+            threads = Arrays.copyOf(threads, 2 * n);
+            specs = Arrays.copyOf(specs, 2 * n);
+            free = Arrays.copyOf(free, 2 * n);
+            for (int i = 2 * n - 1; i >= n; i--) free[freeTop++] = i;
         }
     }
 
@@ -161,10 +213,9 @@ public final class Exports {
         private final boolean cContiguous, fContiguous;
         private final Ownership ownership;
         private final SharingArena pinned;
-        private final Map<Long, View> views = new LinkedHashMap<>();
-        private long nextViewId = 1;
+        private final Views views = new Views();
         private volatile int exports;
-        private volatile long totalExports;
+        private long totalExports;                // under the GIL
         private volatile boolean closed;
         private volatile boolean deallocated;
         private volatile IntConsumer releaseListener;
@@ -223,8 +274,7 @@ public final class Exports {
          */
         public String liveViewsBlockingClose() {
             if (exports == 0 || ownership != Ownership.CLOSEABLE) return null;
-            List<String> names = new ArrayList<>();
-            for (View v : views.values()) names.add(v.describe());
+            List<String> names = views.describe();
             return names.size() + " live view(s) of memory owned by an arena that Java will close: "
                     + String.join("; ", names);
         }
@@ -240,7 +290,12 @@ public final class Exports {
             NativeInfo ni;
             boolean cc, fc;
             if (exporter != null) {
-                s = exporter.getBuffer(new BufferRequest(flags));
+                Interpreter.upcallEnter();          // user code: its calls nest inside Python's hold
+                try {
+                    s = exporter.getBuffer(new BufferRequest(flags));
+                } finally {
+                    Interpreter.upcallExit();
+                }
                 if (s == null) return bufferError(c, view, "the Java BufferExporter returned no view");
                 ni = NativeInfo.of(s);
                 cc = s.isCContiguous();
@@ -259,7 +314,6 @@ public final class Exports {
             String refusal = BufferRules.refusal(flags, s.isReadOnly(), cc, fc, ni.suboffsets() != 0);
             if (refusal != null) return bufferError(c, view, refusal);
 
-            long id = tracked ? nextViewId++ : 0;
             Mem.putLong(view + PyBufferLayout.BUF, s.segment().address() + s.offset());
             Py_IncRef(Mem.ptr(self));
             Mem.putLong(view + PyBufferLayout.OBJ, self);
@@ -273,41 +327,45 @@ public final class Exports {
             Mem.putLong(view + PyBufferLayout.STRIDES,
                     BufferRules.giveStrides(flags) && !s.hasNullStrides() ? ni.strides() : 0);
             Mem.putLong(view + PyBufferLayout.SUBOFFSETS, ni.suboffsets());
-            Mem.putLong(view + PyBufferLayout.INTERNAL, id);
             totalExports++;
-            TOTAL_EXPORTS.incrementAndGet();
+            Exports.totalExports++;
             if (tracked) {
-                views.put(id, new View(id, flags, Thread.currentThread().getName(), System.nanoTime(),
-                        exporter != null ? s : null, exporter != null ? ni : null));
+                int slot = views.add(flags, exporter != null ? s : null);
+                Mem.putLong(view + PyBufferLayout.INTERNAL, slot + 1);
                 exports++;
-                LIVE_VIEWS.incrementAndGet();
+                liveViews++;
+            } else {
+                Mem.putLong(view + PyBufferLayout.INTERNAL, 0);
             }
             return 0;
         }
 
         /** {@code bf_releasebuffer}. Requires the GIL; never throws. */
         void release(long view) {
-            long id = Mem.getLong(view + PyBufferLayout.INTERNAL);
-            View v = views.remove(id);
-            if (v == null) {
-                LOG.error("release of an unknown view #{} (already released?); ignored", id);
-                return;
-            }
+            int slot = (int) Mem.getLong(view + PyBufferLayout.INTERNAL) - 1;
+            BufferSpec given = views.remove(slot);
             int left = --exports;
-            LIVE_VIEWS.decrementAndGet();
-            if (exporter != null) {
-                try {
-                    exporter.releaseBuffer(v.spec());
-                } catch (Throwable t) {
-                    LOG.warn("BufferExporter.releaseBuffer threw; ignored", t);
-                }
-            }
+            liveViews--;
             IntConsumer l = releaseListener;
-            if (l != null) {
+            if (exporter != null || l != null) {
+                Interpreter.upcallEnter();          // user code: its calls nest inside Python's hold
                 try {
-                    l.accept(left);
-                } catch (Throwable t) {
-                    LOG.warn("JavaBuffer release listener threw; ignored", t);
+                    if (exporter != null) {
+                        try {
+                            exporter.releaseBuffer(given);
+                        } catch (Throwable t) {
+                            LOG.warn("BufferExporter.releaseBuffer threw; ignored", t);
+                        }
+                    }
+                    if (l != null) {
+                        try {
+                            l.accept(left);
+                        } catch (Throwable t) {
+                            LOG.warn("JavaBuffer release listener threw; ignored", t);
+                        }
+                    }
+                } finally {
+                    Interpreter.upcallExit();
                 }
             }
             if (left == 0) wake();

@@ -137,6 +137,9 @@ public final class Interpreter {
         }
         try {
             PyEval_RestoreThread(tstate);
+            DEPTH.get()[0]++;
+            Ownership.drain();                 // references Java dropped since the last call
+            DEPTH.get()[0]--;
             int rc = Py_FinalizeEx();
             if (rc != 0) LOG.warn("Py_FinalizeEx reported an error flushing buffered data (rc={})", rc);
             finalized.complete(null);
@@ -162,6 +165,10 @@ public final class Interpreter {
                 throw new IllegalStateException("CPython is closed: no calls can be made after close()");
             }
             if (d[1] == 0) keepThreadState(d);
+            d[0]++;
+            int g = PyGILState_Ensure();
+            if (Ownership.hasPending()) Ownership.drain();
+            return g;
         }
         d[0]++;
         return PyGILState_Ensure();
@@ -177,6 +184,10 @@ public final class Interpreter {
                 return -1;
             }
             if (d[1] == 0) keepThreadState(d);
+            d[0]++;
+            int g = PyGILState_Ensure();
+            if (Ownership.hasPending()) Ownership.drain();
+            return g;
         }
         d[0]++;
         return PyGILState_Ensure();

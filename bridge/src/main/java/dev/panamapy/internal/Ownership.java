@@ -25,8 +25,57 @@ public final class Ownership {
     static final boolean LEAK_DETECTION = Boolean.getBoolean("panamapy.leakDetection");
     private static final LongAdder LIVE = new LongAdder();
 
-    /** Strong references held by Java right now. */
+    /** Strong references held by Java right now (including dropped ones waiting for the GIL). */
     public static long liveReferences() { return LIVE.sum(); }
+
+    // References dropped by threads that did not hold the GIL: decremented by the next thread
+    // that takes it (Interpreter.enter drains), so dropping never waits for the GIL and a
+    // call-then-close costs one GIL hand-over, not two.
+    private static final Object QUEUE_LOCK = new Object();
+    private static long[] queue = new long[64];     // guarded by QUEUE_LOCK
+    private static int queued;                      // guarded by QUEUE_LOCK
+    private static volatile boolean pending;
+    private static final int DRAIN_NOW = 4096;
+
+    /** Whether dropped references wait for the GIL. */
+    static boolean hasPending() { return pending; }
+
+    /** Drops a reference now if this thread holds the GIL, else as soon as any thread takes it. */
+    static void drop(Interpreter interp, long address) {
+        if (interp.holdsGil()) {
+            Py_DecRef(Mem.ptr(address));
+            LIVE.decrement();
+            return;
+        }
+        boolean full;
+        synchronized (QUEUE_LOCK) {
+            if (queued == queue.length) queue = java.util.Arrays.copyOf(queue, queued * 2);
+            queue[queued++] = address;
+            full = queued >= DRAIN_NOW;
+            pending = true;
+        }
+        if (full) {
+            int g = interp.tryEnter();          // drains on entry
+            if (g != -1) interp.exit(g);
+        }
+    }
+
+    /** Drops every waiting reference. Requires the GIL; called by the outermost enter. */
+    static void drain() {
+        long[] batch;
+        int n;
+        synchronized (QUEUE_LOCK) {
+            batch = queue;
+            n = queued;
+            queue = new long[Math.max(64, Math.min(n, DRAIN_NOW))];
+            queued = 0;
+            pending = false;
+        }
+        for (int i = 0; i < n; i++) {
+            Py_DecRef(Mem.ptr(batch[i]));
+            LIVE.decrement();
+        }
+    }
 
     /** Registers a new reference owned by {@code owner}. */
     public static Ref own(Object owner, Interpreter interp, long address) {
@@ -70,17 +119,14 @@ public final class Ownership {
         public void run() {
             long a = ADDRESS.getAndSet(this, 0);
             if (a == 0) return;
-            LIVE.decrement();
             if (!explicit && site != null) {
                 LOG.warn("a PyObject was never closed; dropped by the cleaner", site);
             }
-            int g = interp.tryEnter();
-            if (g == -1) return;       // interpreter finalized: the object is gone already
-            try {
-                Py_DecRef(Mem.ptr(a));
-            } finally {
-                interp.exit(g);
+            if (interp.isClosed()) {   // interpreter finalized: the object is gone already
+                LIVE.decrement();
+                return;
             }
+            drop(interp, a);
         }
     }
 }

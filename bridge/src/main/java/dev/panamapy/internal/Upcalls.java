@@ -30,28 +30,22 @@ final class Upcalls {
 
     // int getbuffer(PyObject *self, Py_buffer *view, int flags)
     static int getbuffer(long self, long view, int flags) {
-        Interpreter.upcallEnter();
         try {
             Exports.State s = Exports.get(handleOf(self));
             if (s == null) throw new IllegalStateException("JavaBuffer has no Java state (already deallocated?)");
             return s.getBuffer(c, self, view, flags);
         } catch (Throwable t) {
             return UpcallBarrier.bufferFailure(c, t, view);
-        } finally {
-            Interpreter.upcallExit();
         }
     }
 
     // void releasebuffer(PyObject *self, Py_buffer *view)
     static void releasebuffer(long self, long view) {
-        Interpreter.upcallEnter();
         try {
             Exports.State s = Exports.get(handleOf(self));
             if (s != null) s.release(view);
         } catch (Throwable t) {
             UpcallBarrier.voidFailure("bf_releasebuffer", t);
-        } finally {
-            Interpreter.upcallExit();
         }
     }
 
