@@ -86,6 +86,7 @@ public final class Bench {
     }
 
     private void run() {
+        warmUp();
         py.exec("""
                 import timeit, gc
                 import numpy as np
@@ -100,6 +101,27 @@ public final class Bench {
         javaReadsPythonMemory();
         callbacks();
         jep();
+    }
+
+    /** Runs the bridge's hot paths for a while first, so the JIT has compiled them before anything is timed. */
+    private void warmUp() {
+        long until = System.nanoTime() + (quick ? 1_000_000_000L : 5_000_000_000L);
+        try (Arena arena = py.arena()) {
+            MemorySegment seg = arena.allocate(64);
+            try (JavaBuffer t = py.export(BufferSpec.of(seg, "B"));
+                 JavaBuffer u = py.exportUntracked(BufferSpec.of(seg, "B"));
+                 PyObject f = py.eval("lambda x: x");
+                 PyObject jf = py.function("warm", args -> args[0])) {
+                py.setGlobal("_wt", t);
+                py.setGlobal("_wu", u);
+                py.setGlobal("_jf", jf);
+                while (System.nanoTime() < until) {
+                    py.exec("for _ in range(20000):\n    memoryview(_wt).release(); memoryview(_wu).release(); _jf(1)");
+                    for (int i = 0; i < 20_000; i++) f.call(1L).close();
+                }
+                py.exec("del _wt, _wu, _jf");
+            }
+        }
     }
 
     // ---- 1. export cost ------------------------------------------------------------------------
@@ -248,9 +270,9 @@ public final class Bench {
             for (long i = 0; i < bytes / 8; i++) own.setAtIndex(ValueLayout.JAVA_DOUBLE, i, 1.0);
             MemorySegment theirs = v.segment();
             double[] sink = new double[1];
-            // the same loop over both segments: only where the memory came from differs
-            Stat ours = javaPerOp(() -> sink[0] += sumDoubles(theirs), 1, repeat);
-            Stat base = javaPerOp(() -> sink[0] += sumDoubles(own), 1, repeat);
+            // the same loop over both segments, runs interleaved: only where the memory came from differs
+            Stat[] pair = javaPair(() -> sink[0] += sumDoubles(theirs), () -> sink[0] += sumDoubles(own), repeat);
+            Stat ours = pair[0], base = pair[1];
             Stat viaView = javaPerOp(() -> sink[0] += v.sum(), 1, repeat);
             if (sink[0] == 0) throw new AssertionError();
             add("java-sum", "Java sums " + human(bytes) + " float64: numpy's memory through PyBufferView.segment() vs a "
@@ -297,6 +319,7 @@ public final class Bench {
     // ---- timing ---------------------------------------------------------------------------------------------------
 
     private Stat pyTime(String stmt, int number, int repeat) {
+        py.eval("per_op_ns(" + pyStr(stmt) + ", globals(), " + number + ", 2)").close();   // warm-up (JIT, caches)
         try (PyObject r = py.eval("per_op_ns(" + pyStr(stmt) + ", globals(), " + number + ", " + repeat + ")")) {
             double[] s = new double[repeat];
             for (int i = 0; i < repeat; i++) {
@@ -318,6 +341,21 @@ public final class Bench {
             s[i] = (System.nanoTime() - t) / (double) ops;
         }
         return Stat.of(s);
+    }
+
+    /** Two bodies timed in alternation (a, b, a, b ...) after a warm-up, so drift hits both alike. */
+    private static Stat[] javaPair(Runnable a, Runnable b, int repeat) {
+        for (int i = 0; i < 3; i++) { a.run(); b.run(); }
+        double[] sa = new double[repeat], sb = new double[repeat];
+        for (int i = 0; i < repeat; i++) {
+            long t = System.nanoTime();
+            a.run();
+            sa[i] = System.nanoTime() - t;
+            t = System.nanoTime();
+            b.run();
+            sb[i] = System.nanoTime() - t;
+        }
+        return new Stat[]{Stat.of(sa), Stat.of(sb)};
     }
 
     /** Median ns of one run of {@code body}; small sizes are batched so one sample takes >= 20 ms. */
