@@ -219,7 +219,7 @@ public final class Exports {
         private volatile boolean closed;
         private volatile boolean deallocated;
         private volatile IntConsumer releaseListener;
-        private int waiters;                      // guarded by this
+        private volatile int waiters;             // written under this
 
         private final boolean tracked;
 
@@ -306,7 +306,7 @@ public final class Exports {
                 cc = cContiguous;
                 fc = fContiguous;
             }
-            if (!s.segment().scope().isAlive()) {
+            if ((exporter != null || ownership == Ownership.CLOSEABLE) && !s.segment().scope().isAlive()) {
                 return bufferError(c, view, "the memory behind this JavaBuffer was freed (its arena is closed)");
             }
             int refused = s.refusedFlags();
@@ -315,7 +315,7 @@ public final class Exports {
             if (refusal != null) return bufferError(c, view, refusal);
 
             Mem.putLong(view + PyBufferLayout.BUF, s.segment().address() + s.offset());
-            Py_IncRef(Mem.ptr(self));
+            Refcount.incref(self);
             Mem.putLong(view + PyBufferLayout.OBJ, self);
             Mem.putLong(view + PyBufferLayout.LEN, s.byteLength());
             Mem.putLong(view + PyBufferLayout.ITEMSIZE, s.itemsize());
@@ -380,8 +380,12 @@ public final class Exports {
         }
 
         private void wake() {
-            synchronized (this) {
-                if (waiters > 0) notifyAll();
+            // exports (volatile) was written before this read of waiters (volatile): a waiter that
+            // registered later sees exports == 0 itself, one registered earlier is notified
+            if (waiters > 0) {
+                synchronized (this) {
+                    notifyAll();
+                }
             }
         }
 
