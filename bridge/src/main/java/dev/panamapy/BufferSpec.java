@@ -104,8 +104,10 @@ public final class BufferSpec {
 
     /**
      * The same start as {@link #of} but never validated: any format string (not parsed; the
-     * itemsize defaults to 1 when it cannot be parsed), and every later step accepted as given.
-     * For test harnesses only.
+     * itemsize defaults to 1 when it cannot be parsed, so set {@link #itemsize} and then
+     * {@link #shape} for an unknown format of another size), and every later step accepted as
+     * given, {@code ndim > 64} included (memoryview refuses it with ValueError). For test
+     * harnesses only.
      */
     public static BufferSpec unchecked(MemorySegment segment, String format) {
         Objects.requireNonNull(segment, "segment");
@@ -268,7 +270,12 @@ public final class BufferSpec {
 
     // ---- harness-only steps: a deliberately broken Py_buffer (unchecked specs only) -------------
 
-    /** Harness: {@code Py_buffer.len} as given instead of {@code itemsize * product(shape)}. */
+    /**
+     * Harness: {@code Py_buffer.len} as given instead of {@code itemsize * product(shape)}.
+     * Consumers that copy bytes trust it: {@code memoryview(x).nbytes}, {@code bytes(x)},
+     * {@code cast('B')} and {@code struct} use {@code len}, while {@code tolist()} and indexing
+     * follow the shape. A {@code len} larger than the segment makes them read past it.
+     */
     public BufferSpec len(long len) {
         requireUnchecked("len");
         F f = f();
@@ -277,7 +284,14 @@ public final class BufferSpec {
         return new BufferSpec(f);
     }
 
-    /** Harness: {@code shape = NULL} in every view, whatever the request. */
+    /**
+     * Harness: {@code shape = NULL} in every view, whatever the request. PEP 3118 allows a NULL
+     * shape only with NULL strides in a one-dimensional view; combine it with
+     * {@link #nullStrides()} (memoryview then takes {@code shape[0] = len / itemsize}). CPython
+     * itself dereferences the shape otherwise: a NULL shape with strides ({@code bytes(x)},
+     * {@code PyBuffer_IsContiguous}), or with {@code ndim > 1} ({@code memoryview(x)}) crashes
+     * the process with SIGSEGV, as it would for a C exporter.
+     */
     public BufferSpec nullShape() {
         requireUnchecked("nullShape");
         F f = f();
@@ -286,7 +300,10 @@ public final class BufferSpec {
         return new BufferSpec(f);
     }
 
-    /** Harness: {@code strides = NULL} in every view, whatever the request. */
+    /**
+     * Harness: {@code strides = NULL} in every view, whatever the request. Consumers then assume
+     * C order: a spec with Fortran strides is read as if it were row-major.
+     */
     public BufferSpec nullStrides() {
         requireUnchecked("nullStrides");
         F f = f();
