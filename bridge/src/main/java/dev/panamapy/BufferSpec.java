@@ -13,11 +13,15 @@ import java.util.Objects;
  * {@code Py_buffer} says, before Python sees it.
  *
  * <p>{@link #of(MemorySegment, String)} starts from a one-dimensional, C-contiguous view of
- * the whole segment; each {@code withX} step returns a new spec and validates it, so a spec
- * that exists is a spec Python may safely read: every element the view can address lies
- * inside the segment, otherwise {@link IllegalArgumentException} names the first bad index.
- * Setting a shape resets the strides to C order; call {@link #strides} or {@link #fortran}
- * after it.
+ * the whole segment; each step returns a new spec and checks what it can check alone (format,
+ * item size, ndim, shape and strides agreeing). Whether every element the view can address lies
+ * inside the segment is checked by {@link #requireInBounds()}, which {@link CPython#export}
+ * calls, and which the bridge calls on each spec a {@link BufferExporter} returns: a spec Python
+ * sees is a spec Python may safely read, otherwise {@link IllegalArgumentException} names the
+ * first bad index. The bounds are checked on the finished spec, not after each step, because a
+ * valid layout may pass through invalid ones on the way ({@code shape(3).strides(-8).offset(16)}
+ * starts two items before the segment until the offset is set). Setting a shape resets the
+ * strides to C order; call {@link #strides} or {@link #fortran} after it.
  *
  * <p>{@link #unchecked()} switches validation off, for test harnesses that must hand a
  * consumer a deliberately broken view (wrong itemsize, strides out of bounds, any format).
@@ -282,14 +286,27 @@ public final class BufferSpec {
             count = Math.multiplyExact(count, shape[i]);
         }
         Math.multiplyExact(count, itemsize);
+    }
+
+    /**
+     * Checks that every element this spec can address lies inside its segment (for an empty
+     * view: that the offset does). Does nothing for an {@link #unchecked()} spec.
+     *
+     * @return this spec
+     * @throws IllegalArgumentException naming the first element, in C index order, outside the segment
+     */
+    public BufferSpec requireInBounds() {
+        if (!checked) return this;
+        long count = itemCount();
         if (count == 0) {
             if (offset > segment.byteSize()) {
                 throw new IllegalArgumentException("offset " + offset + " lies beyond the segment of "
                         + segment.byteSize() + " bytes");
             }
-            return;   // nothing addressable
+            return this;   // nothing addressable
         }
         checkBounds();
+        return this;
     }
 
     /**

@@ -227,6 +227,7 @@ public final class Exports {
             if (exporter != null) {
                 s = exporter.getBuffer(new BufferRequest(flags));
                 if (s == null) return bufferError(c, view, "the Java BufferExporter returned no view");
+                s.requireInBounds();
                 ni = NativeInfo.of(s);
                 cc = s.isCContiguous();
                 fc = s.isFContiguous();
