@@ -47,26 +47,6 @@ class DynamicExporterTest {
         arena.close();
     }
 
-    /** Hands out one spec and records what it was asked and told. */
-    public static final class Recording implements BufferExporter {
-        public final List<Integer> requests = new CopyOnWriteArrayList<>();
-        public final List<BufferSpec> given = new CopyOnWriteArrayList<>();
-        public final List<BufferSpec> released = new CopyOnWriteArrayList<>();
-        private final BufferSpec spec;
-
-        public Recording(BufferSpec spec) { this.spec = spec; }
-
-        @Override
-        public BufferSpec getBuffer(BufferRequest request) {
-            requests.add(request.flags());
-            given.add(spec);
-            return spec;
-        }
-
-        @Override
-        public void releaseBuffer(BufferSpec view) { released.add(view); }
-    }
-
     private JavaBuffer export(BufferExporter exporter) {
         JavaBuffer buf = py.export(exporter);
         py.setGlobal("t_buf", buf);
@@ -77,7 +57,7 @@ class DynamicExporterTest {
     void memoryviewAsksOnceWithFullReadOnlyFlags() {
         MemorySegment seg = arena.allocate(JAVA_INT, 4);
         for (int i = 0; i < 4; i++) seg.setAtIndex(JAVA_INT, i, 10 + i);
-        Recording rec = new Recording(BufferSpec.of(seg, "i"));
+        RecordingExporter rec = new RecordingExporter(BufferSpec.of(seg, "i"));
         try (JavaBuffer buf = export(rec)) {
             py.exec("t_m = memoryview(t_buf)");
             assertEquals(List.of(FULL_RO), rec.requests);
@@ -96,7 +76,7 @@ class DynamicExporterTest {
 
     @Test
     void releaseIsCalledOncePerView() {
-        Recording rec = new Recording(BufferSpec.of(arena.allocate(8), "B"));
+        RecordingExporter rec = new RecordingExporter(BufferSpec.of(arena.allocate(8), "B"));
         try (JavaBuffer buf = export(rec)) {
             py.exec("t_views = [memoryview(t_buf) for _ in range(5)]\nt_slices = [v[1:] for v in t_views]");
             assertEquals(5, rec.requests.size());
@@ -115,7 +95,7 @@ class DynamicExporterTest {
     void eachConsumerPassesItsOwnFlags() {
         MemorySegment seg = arena.allocate(16);
         for (int i = 0; i < 16; i++) seg.set(JAVA_BYTE, i, (byte) i);
-        Recording rec = new Recording(BufferSpec.of(seg, "B"));
+        RecordingExporter rec = new RecordingExporter(BufferSpec.of(seg, "B"));
         try (JavaBuffer buf = export(rec)) {
             py.exec("import zlib, struct, io\nt_crc = zlib.crc32(t_buf)");
             int crcFlags = rec.requests.getLast();
@@ -138,7 +118,7 @@ class DynamicExporterTest {
 
     @Test
     void writableRequestOnReadOnlyViewIsRefusedWithoutARelease() {
-        Recording rec = new Recording(BufferSpec.of(arena.allocate(8), "B").readOnly());
+        RecordingExporter rec = new RecordingExporter(BufferSpec.of(arena.allocate(8), "B").readOnly());
         try (JavaBuffer buf = export(rec)) {
             PythonException e = raises("import struct\nstruct.pack_into('B', t_buf, 0, 1)");
             assertTrue(e.is("TypeError") || e.is("BufferError"), e.getMessage());
@@ -244,7 +224,7 @@ class DynamicExporterTest {
         // the bridge applies the request rules to the exporter's answer: a Fortran 2-D view cannot be
         // handed to a C-contiguous request
         MemorySegment seg = arena.allocate(JAVA_INT, 6);
-        Recording rec = new Recording(BufferSpec.of(seg, "i").shape(2, 3).fortran());
+        RecordingExporter rec = new RecordingExporter(BufferSpec.of(seg, "i").shape(2, 3).fortran());
         try (JavaBuffer buf = export(rec)) {
             PythonException e = raises("import zlib\nzlib.crc32(t_buf)");
             assertTrue(e.is("BufferError") || e.is("TypeError"), e.getMessage());
