@@ -300,10 +300,16 @@ class MemoryviewTest {
         try (JavaBuffer buf = export(BufferSpec.of(seg, "i"))) {
             py.exec("t_m = t_buf.__buffer__(0)");
             assertEquals("memoryview", str("type(t_m).__name__"));
-            assertEquals("[0, -1, -2]", str("t_m.tolist()"));
+            // flags 0 is a SIMPLE request: no format (unsigned bytes), the true itemsize, as _testbuffer gives
+            assertEquals("B 12 False", str("f'{t_m.format} {t_m.nbytes} {t_m.readonly}'"));
+            assertArrayEquals(seg.toArray(JAVA_BYTE), bytes("t_m.tobytes()"));
             assertEquals(1, buf.exportCount());
             py.exec("t_m.release()");
             assertEquals(0, buf.exportCount());
+            py.exec("import inspect\nt_m = t_buf.__buffer__(inspect.BufferFlags.FULL)");
+            assertEquals("i [0, -1, -2] False", str("f'{t_m.format} {t_m.tolist()} {t_m.readonly}'"));
+            py.exec("t_m[2] = 77\nt_m.release()");
+            assertEquals(77, seg.getAtIndex(JAVA_INT, 2));
             assertTrue(isTrue("isinstance(t_buf, __import__('collections.abc').abc.Buffer)"));
         }
     }
