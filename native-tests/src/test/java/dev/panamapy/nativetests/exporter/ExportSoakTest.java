@@ -21,10 +21,20 @@ import static org.junit.jupiter.api.Assertions.*;
  */
 class ExportSoakTest {
 
-    static final int WARM_UP = 100_000;
+    /**
+     * Views before measuring. 100,000 is not enough: the JVM keeps growing its heap for the bridge's
+     * per-view garbage and compiling for most of the first million, and RSS after 100,000 varied by
+     * 14 MiB with what ran before; after a million it is within a few MiB of the plateau.
+     */
+    static final int WARM_UP = 1_000_000;
     static final int CYCLES = 1_000_000;
-    /** Resident memory may grow this much over the million cycles (JIT code, heap resizing). */
-    static final long RSS_BOUND_KIB = 16 * 1024;
+    /**
+     * Resident memory may grow this much over the measured million. Not a leak allowance: the
+     * bridge makes ~136 bytes of Java garbage per view, and after the System.gc() that settles the
+     * first reading G1 grows its young generation again, one step of 12-16 MiB on 3.9-3.13 (measured).
+     * The leak check is the trend below.
+     */
+    static final long RSS_BOUND_KIB = 24 * 1024;
     /** ... and at least one of the further millions less than this: 1 byte leaked per view shows as ~1 MiB in each. */
     static final long RSS_TREND_BOUND_KIB = 768;
     static final int TREND_ROUNDS = 3;
