@@ -13,12 +13,16 @@ import java.util.Objects;
  * {@code Py_buffer} says, before Python sees it.
  *
  * <p>{@link #of(MemorySegment, String)} starts from a one-dimensional, C-contiguous view of
- * the whole segment; each {@code withX} step returns a new spec and validates it, so a spec
- * that exists is a spec Python may safely read: every element the view can address lies
- * inside the segment, otherwise {@link IllegalArgumentException} names the first bad index.
- * Setting a shape resets the strides to C order; call {@link #strides} or {@link #fortran}
- * after it. Where a step on its own would leave the view out of bounds (negative strides need
- * their offset; a zero stride needs its shape), set all three at once with {@link #layout}.
+ * the whole segment; each step returns a new spec and checks what it can check alone (the
+ * format, the item size, ndim, shape and strides agreeing). Whether every element the view can
+ * address lies inside the segment is checked on the finished spec by {@link #requireInBounds()},
+ * which {@link CPython#export} calls, and which the bridge calls on every spec a
+ * {@link BufferExporter} returns: a spec Python sees is a spec Python may safely read, otherwise
+ * {@link IllegalArgumentException} names the first bad index, before anything reaches Python.
+ * Bounds wait for the finished spec because a valid layout may pass through invalid ones on the
+ * way ({@code shape(3).strides(-8).offset(16)} starts before the segment until the offset is
+ * set). Setting a shape resets the strides to C order; call {@link #strides} or
+ * {@link #fortran} after it, or set offset, shape and strides at once with {@link #layout}.
  *
  * <p>{@link #unchecked()} switches validation off, for test harnesses that must hand a
  * consumer a deliberately broken view (wrong itemsize, strides out of bounds, any format).
@@ -186,10 +190,7 @@ public final class BufferSpec {
         return new BufferSpec(f);
     }
 
-    /**
-     * The same spec with offset, shape and strides set together and validated once: for layouts
-     * that no single step reaches in bounds, such as negative strides (which need the offset).
-     */
+    /** The same spec with offset, shape and strides set together (negative strides and their offset, say). */
     public BufferSpec layout(long byteOffset, long[] shape, long[] strides) {
         Objects.requireNonNull(shape, "shape");
         Objects.requireNonNull(strides, "strides");
@@ -463,14 +464,26 @@ public final class BufferSpec {
             count = Math.multiplyExact(count, shape[i]);
         }
         Math.multiplyExact(count, itemsize);
-        if (count == 0) {
+    }
+
+    /**
+     * Checks that every element this spec can address lies inside its segment (for an empty
+     * view: that the offset does). Does nothing for an {@link #unchecked()} spec.
+     *
+     * @return this spec
+     * @throws IllegalArgumentException naming the first element, in C index order, outside the segment
+     */
+    public BufferSpec requireInBounds() {
+        if (!checked) return this;
+        if (itemCount() == 0) {
             if (offset > segment.byteSize()) {
                 throw new IllegalArgumentException("offset " + offset + " lies beyond the segment of "
                         + segment.byteSize() + " bytes");
             }
-            return;   // nothing addressable
+            return this;   // nothing addressable
         }
         checkBounds();
+        return this;
     }
 
     /**

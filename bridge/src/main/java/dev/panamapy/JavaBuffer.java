@@ -41,6 +41,7 @@ public final class JavaBuffer implements AutoCloseable, Convert.Handle {
     }
 
     static JavaBuffer create(CPython py, BufferSpec spec, BufferExporter exporter, boolean tracked) {
+        if (spec != null) spec.requireInBounds();
         Interpreter interp = py.interp;
         int g = interp.enter();
         try {

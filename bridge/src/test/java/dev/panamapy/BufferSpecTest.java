@@ -48,7 +48,7 @@ class BufferSpecTest {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment seg = doubles(a, 10);
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> BufferSpec.of(seg, "d").shape(3, 4));
+                    () -> BufferSpec.of(seg, "d").shape(3, 4).requireInBounds());
             assertTrue(e.getMessage().contains("element [2, 2]"), e.getMessage());
             assertTrue(e.getMessage().contains("80 bytes"), e.getMessage());
         }
@@ -58,10 +58,10 @@ class BufferSpecTest {
     void negativeStridesNeedTheirOffsetAndAreCheckedAtBothEnds() {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment seg = doubles(a, 12);
-            BufferSpec ok = BufferSpec.of(seg, "d").layout(88, new long[]{3, 4}, new long[]{-32, -8});
+            BufferSpec ok = BufferSpec.of(seg, "d").layout(88, new long[]{3, 4}, new long[]{-32, -8}).requireInBounds();
             assertEquals(88, ok.offset());
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> BufferSpec.of(seg, "d").layout(80, new long[]{3, 4}, new long[]{-32, -8}));
+                    () -> BufferSpec.of(seg, "d").layout(80, new long[]{3, 4}, new long[]{-32, -8}).requireInBounds());
             assertTrue(e.getMessage().contains("element [2, 3]"), e.getMessage());
         }
     }

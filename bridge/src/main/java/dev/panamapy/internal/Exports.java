@@ -297,6 +297,7 @@ public final class Exports {
                     Interpreter.upcallExit();
                 }
                 if (s == null) return bufferError(c, view, "the Java BufferExporter returned no view");
+                s.requireInBounds();                // thrown: a BufferError naming the element
                 ni = NativeInfo.of(s);
                 cc = s.isCContiguous();
                 fc = s.isFContiguous();
