@@ -135,10 +135,10 @@ public final class JavaBuffer implements AutoCloseable, Convert.Handle {
                         + "which stays valid until Python lets go");
             }
             state.close();
+            object.close();          // with the GIL held: dropped now, so the object goes as soon as no view holds it
         } finally {
             py.interp.exit(g);
         }
-        object.close();
     }
 
     @Override
