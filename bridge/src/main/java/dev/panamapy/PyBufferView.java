@@ -22,7 +22,14 @@ import static dev.panamapy.bindings.Python_h.*;
  * bytearray, bytes, array.array, mmap, memoryview, pyarrow buffers, anything with
  * {@code __buffer__}. Owns exactly one {@code Py_buffer}; {@link #close()} releases it
  * ({@code PyBuffer_Release}, idempotent), and one never closed is released by a Cleaner that
- * takes the GIL.
+ * takes the GIL, once neither the view nor any segment it handed out can be reached.
+ *
+ * <p><b>Threads.</b> Like an {@code Arena.ofConfined()} segment, a view from
+ * {@link PyObject#getBuffer} is confined to the thread that took it: only that thread may touch
+ * its memory through the view and close it (others get {@link WrongThreadException}); taking and
+ * closing one costs a few hundred nanoseconds. {@link PyObject#getBufferShared} gives a view any
+ * thread may use and close, like {@code Arena.ofShared()}, whose close costs a JVM-wide
+ * handshake (tens of microseconds).
  *
  * <p>{@link #segment()} spans exactly the bytes the buffer can address and is read-only when
  * the buffer is; after {@link #close()} touching it throws {@link IllegalStateException}
@@ -36,6 +43,8 @@ public final class PyBufferView implements AutoCloseable {
 
     private final Interpreter interp;
     private final Release release;
+    private final Arena arena;                 // the segment's scope: confined (default) or shared
+    private final boolean shared;
     private final MemorySegment segment;       // bounded to the span; scoped to the view
     private final long buf;                    // Py_buffer.buf
     private final long spanStart;              // address segment() starts at
@@ -77,7 +86,9 @@ public final class PyBufferView implements AutoCloseable {
     private final ValueLayout.OfFloat f32;
     private final ValueLayout.OfDouble f64;
 
-    private PyBufferView(Interpreter interp, Release release, MemorySegment pyBuffer) {
+    private PyBufferView(Interpreter interp, Release release, Arena arena, MemorySegment pyBuffer) {
+        this.arena = arena;
+        this.shared = !(arena.scope().getClass().getSimpleName().contains("Confined"));
         this.interp = interp;
         this.release = release;
         long v = pyBuffer.address();
@@ -108,7 +119,7 @@ public final class PyBufferView implements AutoCloseable {
         spanStart = buf + lo;
         origin = -lo;
         long spanLen = suboffsets != null ? Math.max(len, hi - lo + elem) : hi - lo + elem;
-        MemorySegment s = MemorySegment.ofAddress(spanStart).reinterpret(Math.max(0, spanLen), release.scope, null);
+        MemorySegment s = MemorySegment.ofAddress(spanStart).reinterpret(Math.max(0, spanLen), arena, null);
         segment = readOnly ? s.asReadOnly() : s;
         cContiguous = suboffsets == null && isC(effShape, effStrides, elem);
 
@@ -155,36 +166,36 @@ public final class PyBufferView implements AutoCloseable {
         };
     }
 
-    static PyBufferView of(PyObject obj, BufferRequest request) {
+    static PyBufferView of(PyObject obj, BufferRequest request, boolean shared) {
         Interpreter interp = obj.interp;
         int g = interp.enter();
         try {
             Release r = new Release(interp);
             int rc = PyObject_GetBuffer(obj.ptr(), r.pyBuffer, request.flags());
-            if (rc != 0) {
-                r.scope.close();
-                throw Errors.fetch(interp.c);
-            }
+            if (rc != 0) throw Errors.fetch(interp.c);
             r.acquired = true;
+            Arena arena = shared ? Arena.ofShared() : Arena.ofConfined();
             PyBufferView view;
             try {
-                view = new PyBufferView(interp, r, r.pyBuffer);
+                view = new PyBufferView(interp, r, arena, r.pyBuffer);
             } catch (RuntimeException | Error e) {
+                arena.close();
                 r.run();                            // a Py_buffer we cannot describe is still released
                 throw e;
             }
-            r.cleanable = Ownership.register(view, r);
+            // The Cleaner watches the arena's scope, which the view and every segment it handed out
+            // refer to: the buffer is released only when none of them can be reached any more.
+            r.cleanable = Ownership.register(arena.scope(), r);
             return view;
         } finally {
             interp.exit(g);
         }
     }
 
-    /** Releases the Py_buffer exactly once: explicitly or from the Cleaner. Refers not to the view. */
+    /** Releases the Py_buffer exactly once: explicitly or from the Cleaner. Refers to neither view nor arena. */
     private static final class Release implements Runnable {
         final Interpreter interp;
         final MemorySegment pyBuffer = Arena.ofAuto().allocate(PyBufferLayout.SIZE, 8);
-        final Arena scope = Arena.ofShared();
         volatile boolean acquired;
         java.lang.ref.Cleaner.Cleanable cleanable;
         private boolean done;
@@ -195,7 +206,6 @@ public final class PyBufferView implements AutoCloseable {
         public synchronized void run() {
             if (done) return;
             done = true;
-            scope.close();                          // the segment is unusable from here on
             if (!acquired) return;
             int g = interp.tryEnter();
             if (g == -1) return;                    // interpreter gone: so is the exporter
@@ -396,11 +406,31 @@ public final class PyBufferView implements AutoCloseable {
     // ---- lifetime ---------------------------------------------------------------------------------
 
     /** Whether {@link #close()} was called. */
-    public boolean isClosed() { return !release.scope.scope().isAlive(); }
+    public boolean isClosed() { return !arena.scope().isAlive(); }
 
-    /** Releases the buffer ({@code PyBuffer_Release}). Idempotent. */
+    /** Whether the view may be used and closed from any thread (see {@link PyObject#getBufferShared}). */
+    public boolean isShared() { return shared; }
+
+    /**
+     * Releases the buffer ({@code PyBuffer_Release}); the segment is unusable from then on.
+     * Idempotent.
+     *
+     * @throws WrongThreadException for a view confined to another thread (the default): close it
+     *         there, or take it with {@link PyObject#getBufferShared}
+     */
     @Override
-    public void close() { release.cleanable.clean(); }
+    public void close() {
+        if (!arena.scope().isAlive()) return;
+        try {
+            arena.close();
+        } catch (WrongThreadException e) {
+            throw new WrongThreadException("this PyBufferView is confined to the thread that took it; close it there, "
+                    + "or take views used across threads with PyObject.getBufferShared");
+        } catch (IllegalStateException e) {
+            return;                                 // closed concurrently
+        }
+        release.cleanable.clean();
+    }
 
     @Override
     public String toString() {
@@ -474,7 +504,7 @@ public final class PyBufferView implements AutoCloseable {
     private MemorySegment segmentAt(long pos) {
         if (suboffsets == null) return segment;
         // rare (PIL-style arrays): a per-item segment, still scoped to the view, at offset "pos" from address 0
-        return MemorySegment.ofAddress(0).reinterpret(pos + elem, release.scope, null);
+        return MemorySegment.ofAddress(0).reinterpret(pos + elem, arena, null);
     }
 
     private long readLong(long pos) {

@@ -273,13 +273,21 @@ public final class PyObject implements AutoCloseable, Convert.Handle {
     }
 
     /**
-     * A view of this object's buffer (PEP 3118 {@code PyObject_GetBuffer} with the given request).
-     * The caller owns the view and must close it to release the buffer.
+     * A view of this object's buffer (PEP 3118 {@code PyObject_GetBuffer} with the given request),
+     * confined to this thread. The caller owns the view and must close it to release the buffer.
      *
      * @throws PythonException (BufferError, TypeError) if the object cannot give such a buffer
      */
     public PyBufferView getBuffer(BufferRequest request) {
-        return PyBufferView.of(this, request);
+        return PyBufferView.of(this, request, false);
+    }
+
+    /**
+     * Like {@link #getBuffer} but the view may be used and closed from any thread; closing it
+     * costs a JVM-wide handshake (tens of microseconds), like closing an {@code Arena.ofShared()}.
+     */
+    public PyBufferView getBufferShared(BufferRequest request) {
+        return PyBufferView.of(this, request, true);
     }
 
     /** {@code str(obj)}; "&lt;closed PyObject&gt;" once closed. */
