@@ -69,7 +69,17 @@ _use_jdk() { # HOME MAJOR HOW
 _scan_jdks() {
   local d real major best_major=0 best_home=""
   local -A seen=()
-  for d in /usr/lib/jvm/* /opt/java/* /usr/local/java/* "$HOME"/.sdkman/candidates/java/* "$HOME"/.jdks/*; do
+  # PANAMAPY_JDK_SEARCH: folders whose subfolders are JDK homes (space-separated), instead of the usual ones
+  local -a roots
+  if [[ -n "${PANAMAPY_JDK_SEARCH:-}" ]]; then
+    read -r -a roots <<<"$PANAMAPY_JDK_SEARCH"
+  else
+    roots=(/usr/lib/jvm /opt/java /usr/local/java "$HOME/.sdkman/candidates/java" "$HOME/.jdks")
+  fi
+  local r
+  local -a dirs=()
+  for r in "${roots[@]}"; do dirs+=("$r"/*); done
+  for d in "${dirs[@]}"; do
     [[ -d "$d" ]] || continue
     real=$(readlink -f "$d") || continue
     [[ -z "${seen[$real]:-}" ]] || continue
@@ -136,7 +146,7 @@ find_jdk() {
   fi
   printf '%s\n' \
     "panamapy: error: no JDK $PANAMAPY_MIN_JDK or newer found (JDK 25 recommended; the FFM API is final from 22 and the build uses --release 25)." \
-    "  Looked at: JAVA_HOME (${JAVA_HOME:-unset}), java on PATH ($(command -v java 2>/dev/null || echo none)), /usr/lib/jvm/*, /opt/java/*." \
+    "  Looked at: JAVA_HOME (${JAVA_HOME:-unset}), java on PATH ($(command -v java 2>/dev/null || echo none)), ${PANAMAPY_JDK_SEARCH:-/usr/lib/jvm /opt/java /usr/local/java ~/.sdkman ~/.jdks}." \
     "  Fix: install a JDK 25 (e.g. Eclipse Temurin 25, or 'apt-get install openjdk-25-jdk-headless' where available)" \
     "  and point JAVA_HOME at it:  export JAVA_HOME=/path/to/jdk-25" \
     "  (or rerun as root with PANAMAPY_INSTALL=1 to let this script try apt-get)." >&2

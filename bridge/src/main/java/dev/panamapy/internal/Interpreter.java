@@ -157,40 +157,28 @@ public final class Interpreter {
      * @throws IllegalStateException after {@link #close()}
      */
     public int enter() {
-        int[] d = DEPTH.get();
-        if (d[0] == 0) {
-            inFlight.incrementAndGet();
-            if (closed) {
-                inFlight.decrementAndGet();
-                throw new IllegalStateException("CPython is closed: no calls can be made after close()");
-            }
-            if (d[1] == 0) keepThreadState(d);
-            d[0]++;
-            int g = PyGILState_Ensure();
-            if (Ownership.hasPending()) Ownership.drain();
-            return g;
-        }
-        d[0]++;
-        return PyGILState_Ensure();
+        int g = tryEnter();
+        if (g == -1) throw new IllegalStateException("CPython is closed: no calls can be made after close()");
+        return g;
     }
 
     /** Like {@link #enter()} but answers -1 instead of throwing when closed (for cleaners). */
     public int tryEnter() {
         int[] d = DEPTH.get();
-        if (d[0] == 0) {
-            inFlight.incrementAndGet();
-            if (closed) {
-                inFlight.decrementAndGet();
-                return -1;
-            }
-            if (d[1] == 0) keepThreadState(d);
+        if (d[0] > 0) {                          // nested: this thread holds the GIL already
             d[0]++;
-            int g = PyGILState_Ensure();
-            if (Ownership.hasPending()) Ownership.drain();
-            return g;
+            return PyGILState_Ensure();
         }
+        inFlight.incrementAndGet();
+        if (closed) {
+            inFlight.decrementAndGet();
+            return -1;
+        }
+        if (d[1] == 0) keepThreadState(d);
         d[0]++;
-        return PyGILState_Ensure();
+        int g = PyGILState_Ensure();
+        if (Ownership.hasPending()) Ownership.drain();
+        return g;
     }
 
     /**

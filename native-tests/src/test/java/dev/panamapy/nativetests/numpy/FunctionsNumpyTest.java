@@ -5,7 +5,7 @@ import dev.panamapy.PyBufferView;
 import dev.panamapy.BufferRequest;
 import dev.panamapy.PyObject;
 import dev.panamapy.nativetests.Py;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.util.concurrent.atomic.AtomicInteger;
@@ -18,8 +18,8 @@ class FunctionsNumpyTest {
 
     private static CPython py;
 
-    @BeforeAll
-    static void numpy() {
+    @BeforeEach
+    void numpy() {
         py = Py.get();
         assumeTrue(Py.has("numpy"), "numpy is not installed for this Python");
         py.exec("import numpy as np");

@@ -7,7 +7,6 @@ import dev.panamapy.JavaBuffer;
 import dev.panamapy.nativetests.Py;
 import dev.panamapy.nativetests.exporter.RecordingExporter;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -27,19 +26,16 @@ class NumpyLifetimeTest {
     private final CPython py = Py.get();
     private CPython.Diagnostics baseline;
 
-    @BeforeAll
-    static void requireNumpy() {
-        assumeTrue(Py.has("numpy"), "numpy is not installed for this Python");
-    }
-
     @BeforeEach
     void before() {
+        assumeTrue(Py.has("numpy"), "numpy is not installed for this Python");
         py.exec("import gc\nimport numpy as np");
         baseline = settle(d -> true, Duration.ZERO);
     }
 
     @AfterEach
     void after() {
+        if (baseline == null) return;       // skipped: numpy is not installed
         py.exec("for _n in [n for n in globals() if n.startswith('t_')]: del globals()[_n]\ngc.collect()");
         CPython.Diagnostics d = settleTo(baseline);
         assertEquals(baseline.liveViews(), d.liveViews(), "views balanced: " + d);

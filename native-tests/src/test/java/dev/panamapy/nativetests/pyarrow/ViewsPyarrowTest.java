@@ -6,7 +6,7 @@ import dev.panamapy.PyBufferView;
 import dev.panamapy.PyObject;
 import dev.panamapy.PythonException;
 import dev.panamapy.nativetests.Py;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.ValueLayout;
@@ -19,8 +19,8 @@ class ViewsPyarrowTest {
 
     private static CPython py;
 
-    @BeforeAll
-    static void pyarrow() {
+    @BeforeEach
+    void pyarrow() {
         py = Py.get();
         assumeTrue(Py.has("pyarrow"), "pyarrow is not installed for this Python");
         py.exec("import pyarrow as pa");
