@@ -7,6 +7,7 @@ import dev.panamapy.JavaBuffer;
 import dev.panamapy.PyBufferView;
 import dev.panamapy.PyObject;
 
+import java.io.File;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -15,8 +16,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The benchmark run behind {@code scripts/bench}: every figure is a ratio against a baseline
@@ -307,13 +311,124 @@ public final class Bench {
 
     // ---- 8. Jep ---------------------------------------------------------------------------------------------------
 
+    /**
+     * Side by side with Jep, when {@code JEP_DIR} names an installed Jep (the folder with its jar, libjep.so
+     * and Python package, e.g. site-packages/jep). Jep runs in a JVM of its own ({@link JepBench}: two
+     * CPython embedders cannot share a process), against the same site-packages as ours, so both import
+     * the same numpy. Nothing is added when Jep is not there or its run fails.
+     */
     private void jep() {
         String dir = System.getenv("JEP_DIR");
         if (dir == null || dir.isBlank()) {
             System.out.println("  Jep: not measured (set JEP_DIR to an installed Jep's folder to compare side by side)");
             return;
         }
-        System.out.println("  Jep: JEP_DIR is set, but the side-by-side Jep run is not implemented yet; not measured");
+        Map<String, String> jep = runJep(Path.of(dir));
+        if (jep == null) return;
+        String pyv = jep.getOrDefault("python", "?");
+        System.out.println("  Jep " + jep.getOrDefault("version", "?") + " (Python " + pyv + ", numpy "
+                + jep.getOrDefault("numpy", "?") + ")" + (pyv.equals(py.version()) ? "" : "; ours is Python " + py.version()));
+        Stat jepCall = jepStat(jep, "call"), jepHandoff = jepStat(jep, "handoff");
+
+        // (a) the same trivial call, the result back as a Java number as Jep's invoke returns it
+        int n = quick ? 20_000 : 500_000, repeat = quick ? 3 : 9;
+        py.exec("ident = lambda x: x\ndef _seen(b): return np.asarray(b).size");
+        long[] sink = new long[1];
+        Stat call;
+        try (PyObject f = py.eval("ident")) {
+            call = javaPerOp(() -> {
+                for (int i = 0; i < n; i++) {
+                    try (PyObject r = f.call(1L)) {
+                        sink[0] += r.asLong();
+                    }
+                }
+            }, n, repeat);
+        }
+        // (b) the same 256 MiB of float64 to numpy, zero-copy: export + np.asarray, numpy's a.size back in Java
+        int ops = quick ? 2_000 : 20_000;
+        long bytes = (long) JepBench.HANDOFF_DOUBLES * 8;
+        Stat handoff;
+        try (Arena arena = py.arena(); PyObject seen = py.eval("_seen")) {
+            MemorySegment seg = arena.allocate(bytes, 64);
+            handoff = javaPerOp(() -> {
+                for (int i = 0; i < ops; i++) {
+                    try (JavaBuffer jb = py.export(BufferSpec.of(seg, "d"));
+                         PyObject size = seen.call(jb)) {
+                        if (size.asLong() != JepBench.HANDOFF_DOUBLES) throw new AssertionError();
+                    }
+                }
+            }, ops, repeat);
+        }
+        if (sink[0] == 0) throw new AssertionError();
+        add("jep-call", "calling lambda x: x with one int from Java, result as a Java number: "
+                        + "panamapy vs Jep (Interpreter.invoke)", "ns/call", call, "panamapy f.call(1L).asLong()",
+                jepCall, "Jep invoke(\"ident\", 1)", jepCall.median / call.median, "speed-up (higher is better)",
+                ">= 5x", jepCall.median / call.median >= 5);
+        add("jep-handoff", "hand " + human(bytes) + " float64 from Java to numpy, zero-copy both, numpy's a.size back: "
+                        + "panamapy export + np.asarray vs Jep DirectNDArray + set", "ns", handoff,
+                "panamapy export + np.asarray", jepHandoff, "Jep set(DirectNDArray)", jepHandoff.median / handoff.median,
+                "speed-up (higher is better)", ">= 10x", jepHandoff.median / handoff.median >= 10);
+    }
+
+    /** Runs {@link JepBench} in a JVM of its own; its key=value lines, or null (said why) when it did not work. */
+    private Map<String, String> runJep(Path dir) {
+        try {
+            String java = ProcessHandle.current().info().command()
+                    .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+            List<String> cmd = new ArrayList<>(List.of(java, "-XX:MaxDirectMemorySize=1g",
+                    "--enable-native-access=ALL-UNNAMED", "-Djava.library.path=" + dir.toAbsolutePath(),
+                    "-cp", System.getProperty("java.class.path"), JepBench.class.getName()));
+            if (quick) cmd.add("--quick");
+            ProcessBuilder pb = new ProcessBuilder(cmd);
+            // Jep embeds the libpython it was built against: give it our site-packages (numpy) and its own package
+            String sitePackages;
+            try (PyObject sp = py.eval("__import__('os').pathsep.join(p for p in __import__('sys').path "
+                    + "if p.endswith(('site-packages', 'dist-packages')))")) {
+                sitePackages = sp.asString();
+            }
+            String path = JepBench.pythonPathFor(Path.of(dir.toString())).toString();
+            pb.environment().remove("PYTHONHOME");
+            pb.environment().put("PYTHONPATH", sitePackages.isEmpty() ? path : sitePackages + File.pathSeparator + path);
+            pb.environment().put("JEP_DIR", dir.toAbsolutePath().toString());
+            Path out = Files.createTempFile("jepbench", ".out"), err = Files.createTempFile("jepbench", ".err");
+            try {
+                pb.redirectOutput(out.toFile()).redirectError(err.toFile()).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+                System.out.println("  Jep: measuring in a JVM of its own (JEP_DIR=" + dir + ")");
+                Process p = pb.start();
+                if (!p.waitFor(quick ? 5 : 20, TimeUnit.MINUTES)) {
+                    p.destroyForcibly();
+                    System.out.println("  Jep: not measured (its run timed out)");
+                    return null;
+                }
+                Map<String, String> kv = new HashMap<>();
+                for (String line : Files.readAllLines(out)) {
+                    int eq = line.indexOf('=');
+                    if (eq > 0) kv.put(line.substring(0, eq).strip(), line.substring(eq + 1).strip());
+                }
+                if (p.exitValue() != 0 || !"true".equals(kv.get("ok"))) {
+                    List<String> why = Files.readAllLines(err).stream().filter(l -> !l.startsWith("WARNING:")).toList();
+                    System.out.println("  Jep: not measured (its run failed, exit " + p.exitValue() + ": "
+                            + (why.isEmpty() ? "no message" : String.join(" | ", why.subList(Math.max(0, why.size() - 3), why.size()))) + ")");
+                    return null;
+                }
+                return kv;
+            } finally {
+                Files.deleteIfExists(out);
+                Files.deleteIfExists(err);
+            }
+        } catch (IOException | RuntimeException e) {
+            System.out.println("  Jep: not measured (" + e + ")");
+            return null;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            System.out.println("  Jep: not measured (interrupted)");
+            return null;
+        }
+    }
+
+    private static Stat jepStat(Map<String, String> kv, String key) {
+        return new Stat(Double.parseDouble(kv.get(key + ".median")), Double.parseDouble(kv.get(key + ".min")),
+                Double.parseDouble(kv.get(key + ".max")), Integer.parseInt(kv.get(key + ".runs")));
     }
 
     // ---- timing ---------------------------------------------------------------------------------------------------
