@@ -79,7 +79,15 @@ public final class JavaBuffer implements AutoCloseable, Convert.Handle {
      *
      * @throws UnsupportedOperationException for an untracked export, whose releases Python does not report
      */
-    public int exportCount() { requireTracked("exportCount"); return state.exports(); }
+    public int exportCount() {
+        requireTracked("exportCount");
+        int g = py.interp.tryEnter();            // the count changes under the GIL
+        try {
+            return state.exports();
+        } finally {
+            if (g != -1) py.interp.exit(g);
+        }
+    }
 
     /** Views handed out since creation. */
     public long totalExports() { return state.totalExports(); }

@@ -205,6 +205,9 @@ public final class Exports {
         }
     }
 
+    /** Longest a waiter sleeps before it looks at the count again. */
+    private static final long WAIT_SLICE_MS = 5;
+
     /** The Java side of one {@code panamapy.JavaBuffer}. */
     public static final class State {
         private final BufferSpec spec;            // static exports
@@ -214,7 +217,7 @@ public final class Exports {
         private final Ownership ownership;
         private final SharingArena pinned;
         private final Views views = new Views();
-        private volatile int exports;
+        private int exports;                      // under the GIL (exportCount() takes it to read)
         private long totalExports;                // under the GIL
         private volatile boolean closed;
         private volatile boolean deallocated;
@@ -381,8 +384,8 @@ public final class Exports {
         }
 
         private void wake() {
-            // exports (volatile) was written before this read of waiters (volatile): a waiter that
-            // registered later sees exports == 0 itself, one registered earlier is notified
+            // a waiter registers (waiters, volatile) before it reads exports; should this read
+            // still miss it, the waiter rechecks within WAIT_SLICE_MS on its own
             if (waiters > 0) {
                 synchronized (this) {
                     notifyAll();
@@ -399,7 +402,7 @@ public final class Exports {
                     while (exports > 0 && !deallocated) {
                         long left = deadline - System.nanoTime();
                         if (left <= 0) return false;
-                        wait(Math.max(1, left / 1_000_000));
+                        wait(Math.max(1, Math.min(WAIT_SLICE_MS, left / 1_000_000)));
                     }
                     return true;
                 } finally {
