@@ -127,24 +127,35 @@ public final class Exports {
     // ---- the native form of a view ------------------------------------------------------------
 
     /** Format, shape, strides and suboffsets as C arrays, made once per spec; 0 for NULL. */
-    record NativeInfo(MemorySegment memory, long format, long shape, long strides, long suboffsets) {
+    /**
+     * Format, shape, strides and suboffsets as C arrays, made once per spec (per view for a
+     * dynamic exporter) in one PyMem block; 0 for NULL. Allocated and freed under the GIL:
+     * {@link #free()} when the object (or, dynamic, the view) is gone.
+     */
+    record NativeInfo(long memory, long format, long shape, long strides, long suboffsets) {
         static NativeInfo of(BufferSpec spec) {
-            byte[] fmt = spec.format().getBytes(StandardCharsets.US_ASCII);
+            String f = spec.format();
+            byte[] fmt = f == null ? new byte[0] : f.getBytes(StandardCharsets.US_ASCII);
             int ndim = spec.ndim();
             long[] shape = spec.shape(), strides = spec.strides(), sub = spec.suboffsets();
             int n = Math.max(ndim, Math.max(strides.length, sub == null ? 0 : sub.length));
             long arrays = 8L * n;
             long size = arrays * 3 + fmt.length + 1;
-            MemorySegment m = Arena.ofAuto().allocate(size, 8);   // freed by the GC once the state is gone
-            long base = m.address();
+            long base = PyMem_Malloc(size).address();
+            if (base == 0) throw new OutOfMemoryError("PyMem_Malloc(" + size + ") failed");
+            MemorySegment m = MemorySegment.ofAddress(base).reinterpret(size);
+            m.fill((byte) 0);
             for (int i = 0; i < shape.length; i++) m.setAtIndex(ValueLayout.JAVA_LONG, i, shape[i]);
             for (int i = 0; i < strides.length; i++) m.set(ValueLayout.JAVA_LONG, arrays + 8L * i, strides[i]);
             if (sub != null) for (int i = 0; i < sub.length; i++) m.set(ValueLayout.JAVA_LONG, 2 * arrays + 8L * i, sub[i]);
             MemorySegment.copy(fmt, 0, m, ValueLayout.JAVA_BYTE, 3 * arrays, fmt.length);
-            m.set(ValueLayout.JAVA_BYTE, 3 * arrays + fmt.length, (byte) 0);
             boolean scalar = ndim == 0;
-            return new NativeInfo(m, base + 3 * arrays,
+            return new NativeInfo(base, f == null ? 0 : base + 3 * arrays,
                     scalar ? 0 : base, scalar ? 0 : base + arrays, sub == null ? 0 : base + 2 * arrays);
+        }
+
+        void free() {
+            PyMem_Free(Mem.ptr(memory));
         }
     }
 
@@ -157,16 +168,18 @@ public final class Exports {
         private int[] flags = new int[4];
         private Thread[] threads = new Thread[4];
         private BufferSpec[] specs = new BufferSpec[4];    // dynamic exports only
+        private NativeInfo[] infos = new NativeInfo[4];    // dynamic exports only: freed at release
         private int[] free = {3, 2, 1, 0};
         private int freeTop = 4;
         private int live;
 
-        int add(int f, BufferSpec spec) {
+        int add(int f, BufferSpec spec, NativeInfo info) {
             if (freeTop == 0) grow();
             int slot = free[--freeTop];
             flags[slot] = f;
             threads[slot] = Thread.currentThread();
             specs[slot] = spec;
+            infos[slot] = info;
             live++;
             return slot;
         }
@@ -177,8 +190,10 @@ public final class Exports {
                 throw new IllegalStateException("release of an unknown view (slot " + slot + "): released twice?");
             }
             BufferSpec spec = specs[slot];
+            if (infos[slot] != null) infos[slot].free();
             threads[slot] = null;
             specs[slot] = null;
+            infos[slot] = null;
             free[freeTop++] = slot;
             live--;
             return spec;
@@ -200,6 +215,7 @@ public final class Exports {
             flags = Arrays.copyOf(flags, 2 * n);
             threads = Arrays.copyOf(threads, 2 * n);
             specs = Arrays.copyOf(specs, 2 * n);
+            infos = Arrays.copyOf(infos, 2 * n);
             free = Arrays.copyOf(free, 2 * n);
             for (int i = 2 * n - 1; i >= n; i--) free[freeTop++] = i;
         }
@@ -235,22 +251,21 @@ public final class Exports {
             this.exporter = exporter;
             this.tracked = tracked;
             if (spec != null) {
-                this.info = NativeInfo.of(spec);
                 this.cContiguous = spec.isCContiguous();
                 this.fContiguous = spec.isFContiguous();
                 this.ownership = ownershipOf(spec.segment());
-                SharingArena a = null;
-                if (ownership == Ownership.SHARING) {
-                    synchronized (SHARING) { a = SHARING.get(spec.segment().scope()); }
-                    if (a != null) a.pin();
-                }
-                this.pinned = a;
                 if (!tracked && ownership == Ownership.CLOSEABLE) {
-                    if (a != null) a.unpin();
                     throw new IllegalArgumentException("an untracked export cannot guard memory in an arena the caller "
                             + "closes (" + spec.segment().scope() + "): allocate it from CPython.arena() or Arena.ofAuto(), "
                             + "or use CPython.export(spec), which counts views and refuses close() while they live");
                 }
+                SharingArena a = null;
+                if (ownership == Ownership.SHARING) {
+                    synchronized (SHARING) { a = SHARING.get(spec.segment().scope()); }
+                    if (a != null) a.pin();           // throws if its memory is gone already
+                }
+                this.pinned = a;
+                this.info = NativeInfo.of(spec);   // last: freed in deallocated()
             } else {
                 if (!tracked) throw new IllegalArgumentException("a dynamic BufferExporter is always tracked");
                 this.info = null;
@@ -301,7 +316,7 @@ public final class Exports {
                 }
                 if (s == null) return bufferError(c, view, "the Java BufferExporter returned no view");
                 s.requireInBounds();                // thrown: a BufferError naming the element
-                ni = NativeInfo.of(s);
+                ni = null;                          // made once the request is accepted
                 cc = s.isCContiguous();
                 fc = s.isFContiguous();
             } else {
@@ -315,8 +330,10 @@ public final class Exports {
             }
             int refused = s.refusedFlags();
             if (refused != 0 && (flags & refused) == refused) return bufferError(c, view, s.refusalMessage());
-            String refusal = BufferRules.refusal(flags, s.isReadOnly(), cc, fc, ni.suboffsets() != 0);
+            boolean hasSuboffsets = ni != null ? ni.suboffsets() != 0 : s.suboffsets() != null;
+            String refusal = BufferRules.refusal(flags, s.isReadOnly(), cc, fc, hasSuboffsets);
             if (refusal != null) return bufferError(c, view, refusal);
+            if (ni == null) ni = NativeInfo.of(s);  // a dynamic view's arrays, freed at its release
 
             Mem.putLong(view + PyBufferLayout.BUF, s.segment().address() + s.offset());
             Refcount.incref(self);
@@ -334,7 +351,7 @@ public final class Exports {
             totalExports++;
             Exports.totalExports++;
             if (tracked) {
-                int slot = views.add(flags, exporter != null ? s : null);
+                int slot = views.add(flags, exporter != null ? s : null, exporter != null ? ni : null);
                 Mem.putLong(view + PyBufferLayout.INTERNAL, slot + 1);
                 exports++;
                 liveViews++;
@@ -377,8 +394,10 @@ public final class Exports {
 
         /** The Python object is being deallocated: every view is gone. Requires the GIL. */
         void deallocated() {
+            if (deallocated) return;
             deallocated = true;
             closed = true;
+            if (info != null) info.free();
             if (pinned != null) pinned.unpin();
             wake();
         }
