@@ -105,6 +105,40 @@ public final class PyObject implements AutoCloseable, Convert.Handle {
         }
     }
 
+    /**
+     * Calls this object and converts the result to a Java value in the same GIL hold, without
+     * a {@code PyObject} in between: {@code Long.class} (a Python int, or anything with
+     * {@code __index__}), {@code Double.class} (float, or anything with {@code __float__}),
+     * {@code String.class} (a str), {@code Boolean.class} (truthiness), {@code byte[].class}
+     * (a copy of bytes), or {@code Object.class} (None, bool, int, float, str, bytes as their Java
+     * values; anything else a new {@code PyObject} the caller owns).
+     *
+     * @throws PythonException if the call raises, or the result has no such conversion
+     * @throws ClassCastException if the result is not a str (String) or bytes (byte[])
+     * @throws IllegalArgumentException for an argument that cannot be converted, or another type
+     */
+    @SuppressWarnings("unchecked")
+    public <T> T callAs(Class<T> type, Object... args) {
+        Calls.requireConvertible(type);
+        int g = interp.enter();
+        try {
+            MemorySegment tuple = Calls.tuple(interp, args);
+            long r;
+            try {
+                r = Errors.check(interp.c, PyObject_Call(ptr(), tuple, MemorySegment.NULL));
+            } finally {
+                Py_DecRef(tuple);
+            }
+            try {
+                return (T) Calls.toJava(interp, r, type);
+            } finally {
+                Py_DecRef(Mem.ptr(r));
+            }
+        } finally {
+            interp.exit(g);
+        }
+    }
+
     /** {@code obj.name(*args)}. */
     public PyObject callMethod(String name, Object... args) {
         try (PyObject m = getAttr(name)) {

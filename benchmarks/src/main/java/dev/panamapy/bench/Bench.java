@@ -338,11 +338,7 @@ public final class Bench {
         Stat call;
         try (PyObject f = py.eval("ident")) {
             call = javaPerOp(() -> {
-                for (int i = 0; i < n; i++) {
-                    try (PyObject r = f.call(1L)) {
-                        sink[0] += r.asLong();
-                    }
-                }
+                for (int i = 0; i < n; i++) sink[0] += f.callAs(Long.class, 1L);
             }, n, repeat);
         }
         // (b) the same 256 MiB of float64 to numpy, zero-copy: export + np.asarray, numpy's a.size back in Java
@@ -353,16 +349,15 @@ public final class Bench {
             MemorySegment seg = arena.allocate(bytes, 64);
             handoff = javaPerOp(() -> {
                 for (int i = 0; i < ops; i++) {
-                    try (JavaBuffer jb = py.export(BufferSpec.of(seg, "d"));
-                         PyObject size = seen.call(jb)) {
-                        if (size.asLong() != JepBench.HANDOFF_DOUBLES) throw new AssertionError();
+                    try (JavaBuffer jb = py.export(BufferSpec.of(seg, "d"))) {
+                        if (seen.callAs(Long.class, jb) != JepBench.HANDOFF_DOUBLES) throw new AssertionError();
                     }
                 }
             }, ops, repeat);
         }
         if (sink[0] == 0) throw new AssertionError();
         add("jep-call", "calling lambda x: x with one int from Java, result as a Java number: "
-                        + "panamapy vs Jep (Interpreter.invoke)", "ns/call", call, "panamapy f.call(1L).asLong()",
+                        + "panamapy vs Jep (Interpreter.invoke)", "ns/call", call, "panamapy f.callAs(Long.class, 1L)",
                 jepCall, "Jep invoke(\"ident\", 1)", jepCall.median / call.median, "speed-up (higher is better)",
                 ">= 5x", jepCall.median / call.median >= 5);
         add("jep-handoff", "hand " + human(bytes) + " float64 from Java to numpy, zero-copy both, numpy's a.size back: "
