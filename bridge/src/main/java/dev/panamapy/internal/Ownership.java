@@ -47,9 +47,10 @@ public final class Ownership {
             LIVE.decrement();
             return;
         }
-        boolean full;
+        boolean full, first;
         synchronized (QUEUE_LOCK) {
             if (queued == queue.length) queue = java.util.Arrays.copyOf(queue, queued * 2);
+            first = queued == 0;
             queue[queued++] = address;
             full = queued >= DRAIN_NOW;
             pending = true;
@@ -57,6 +58,45 @@ public final class Ownership {
         if (full) {
             int g = interp.tryEnter();          // drains on entry
             if (g != -1) interp.exit(g);
+        } else if (first) {
+            Drainer.INSTANCE.wake(interp);      // no call may come soon: drain after a short delay anyway
+        }
+    }
+
+    /**
+     * Makes sure dropped references do not wait for a call that may never come: woken when the
+     * queue stops being empty, it waits {@link #DELAY_NANOS} (calls in that time drain the queue
+     * for free) and then takes the GIL itself if anything is still waiting.
+     */
+    private static final class Drainer implements Runnable {
+        static final Drainer INSTANCE = new Drainer();
+        static final long DELAY_NANOS = 10_000_000L;
+        private volatile Interpreter interp;
+        private final Thread thread = Thread.ofPlatform().daemon(true).name("panamapy-drain").unstarted(this);
+
+        private Drainer() {
+            thread.start();
+        }
+
+        void wake(Interpreter interp) {
+            this.interp = interp;
+            java.util.concurrent.locks.LockSupport.unpark(thread);
+        }
+
+        @Override
+        public void run() {
+            while (true) {
+                java.util.concurrent.locks.LockSupport.park(this);
+                java.util.concurrent.locks.LockSupport.parkNanos(this, DELAY_NANOS);
+                Interpreter in = interp;
+                if (in == null || !pending) continue;
+                try {
+                    int g = in.tryEnter();      // drains on entry
+                    if (g != -1) in.exit(g);
+                } catch (Throwable t) {
+                    LOG.warn("could not drop references", t);
+                }
+            }
         }
     }
 
