@@ -119,9 +119,17 @@ public final class Bench {
                 py.setGlobal("_wt", t);
                 py.setGlobal("_wu", u);
                 py.setGlobal("_jf", jf);
-                while (System.nanoTime() < until) {
-                    py.exec("for _ in range(20000):\n    memoryview(_wt).release(); memoryview(_wu).release(); _jf(1)");
-                    for (int i = 0; i < 20_000; i++) f.call(1L).close();
+                py.exec("import numpy as _np");
+                try (PyObject frombuffer = py.eval("_np.frombuffer")) {
+                    while (System.nanoTime() < until) {
+                        py.exec("for _ in range(20000):\n    memoryview(_wt).release(); memoryview(_wu).release(); _jf(1)");
+                        for (int i = 0; i < 20_000; i++) f.call(1L).close();
+                        for (int i = 0; i < 2_000; i++) {
+                            try (JavaBuffer jb = py.export(BufferSpec.of(seg, "B")); PyObject a = frombuffer.call(jb)) {
+                                if (a.isNone()) throw new AssertionError();
+                            }
+                        }
+                    }
                 }
                 py.exec("del _wt, _wu, _jf");
             }
