@@ -72,21 +72,27 @@ public final class Ownership {
         static final Drainer INSTANCE = new Drainer();
         static final long DELAY_NANOS = 10_000_000L;
         private volatile Interpreter interp;
+        /** True while the drainer sleeps waiting for work: only then does a wake cost an unpark. */
+        private final java.util.concurrent.atomic.AtomicBoolean idle = new java.util.concurrent.atomic.AtomicBoolean();
         private final Thread thread = Thread.ofPlatform().daemon(true).name("panamapy-drain").unstarted(this);
 
         private Drainer() {
             thread.start();
         }
 
+        /** At most one unpark per {@link #DELAY_NANOS}, however often the queue fills. */
         void wake(Interpreter interp) {
-            this.interp = interp;
-            java.util.concurrent.locks.LockSupport.unpark(thread);
+            if (idle.get() && idle.compareAndSet(true, false)) {
+                this.interp = interp;
+                java.util.concurrent.locks.LockSupport.unpark(thread);
+            }
         }
 
         @Override
         public void run() {
             while (true) {
-                java.util.concurrent.locks.LockSupport.park(this);
+                idle.set(true);
+                while (idle.get()) java.util.concurrent.locks.LockSupport.park(this);
                 java.util.concurrent.locks.LockSupport.parkNanos(this, DELAY_NANOS);
                 Interpreter in = interp;
                 if (in == null || !pending) continue;
