@@ -73,7 +73,7 @@ public final class Ownership {
         static final long DELAY_NANOS = 10_000_000L;
         private volatile Interpreter interp;
         /** True while the drainer sleeps waiting for work: only then does a wake cost an unpark. */
-        private final java.util.concurrent.atomic.AtomicBoolean idle = new java.util.concurrent.atomic.AtomicBoolean();
+        private final java.util.concurrent.atomic.AtomicBoolean idle = new java.util.concurrent.atomic.AtomicBoolean(true);
         private final Thread thread = Thread.ofPlatform().daemon(true).name("panamapy-drain").unstarted(this);
 
         private Drainer() {
@@ -91,17 +91,20 @@ public final class Ownership {
         @Override
         public void run() {
             while (true) {
-                idle.set(true);
                 while (idle.get()) java.util.concurrent.locks.LockSupport.park(this);
                 java.util.concurrent.locks.LockSupport.parkNanos(this, DELAY_NANOS);
                 Interpreter in = interp;
-                if (in == null || !pending) continue;
-                try {
-                    int g = in.tryEnter();      // drains on entry
-                    if (g != -1) in.exit(g);
-                } catch (Throwable t) {
-                    LOG.warn("could not drop references", t);
+                if (in != null && pending) {
+                    try {
+                        int g = in.tryEnter();  // drains on entry
+                        if (g != -1) in.exit(g);
+                    } catch (Throwable t) {
+                        LOG.warn("could not drop references", t);
+                    }
                 }
+                idle.set(true);
+                // a drop that came while we were busy saw us not idle and did not wake us
+                if (pending) idle.compareAndSet(true, false);
             }
         }
     }
