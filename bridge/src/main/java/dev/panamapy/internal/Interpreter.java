@@ -195,6 +195,35 @@ public final class Interpreter {
         d[1] = 1;
     }
 
+    /**
+     * Frees the Python thread state this thread kept (see {@link #keepThreadState}); the next
+     * call makes a new one. CPython can delete a thread state safely only on its own thread, so
+     * a thread that ends without this leaves its state (from 3.11 with a 16 KiB frame stack)
+     * behind until the interpreter is closed.
+     *
+     * @throws IllegalStateException inside a call (a gil() scope or a Java function)
+     */
+    public void detachThread() {
+        int[] d = DEPTH.get();
+        if (d[0] > 0) {
+            throw new IllegalStateException("detachThread() inside a call (a gil() scope or a Java function called "
+                    + "from Python): call it when this thread is done with Python");
+        }
+        if (d[1] == 0 || closed) return;
+        MemorySegment tstate = PyGILState_GetThisThreadState();
+        if (tstate.address() == 0) { d[1] = 0; return; }
+        inFlight.incrementAndGet();
+        try {
+            if (closed) return;
+            PyEval_RestoreThread(tstate);           // take the GIL back with the kept state
+            PyGILState_Release(PyGILState_UNLOCKED()); // undo keepThreadState's Ensure: the count reaches 0,
+                                                       // CPython clears and deletes the state, the GIL goes
+            d[1] = 0;
+        } finally {
+            inFlight.decrementAndGet();
+        }
+    }
+
     /** Releases what {@link #enter()} took. */
     public void exit(int gilState) {
         PyGILState_Release(gilState);
