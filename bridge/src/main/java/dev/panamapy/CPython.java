@@ -33,9 +33,10 @@ import static dev.panamapy.bindings.Python_h.*;
  * {@code sys.path}; the embedded interpreter sees the same {@code sys.path} (a venv's
  * site-packages included). CPython 3.9 or newer with a shared libpython is required.
  *
- * <p><b>Threads and the GIL.</b> Any Java thread may call at any time: every call takes the
- * GIL for its duration, and no Java thread holds it between calls, so Python threads keep
- * running. {@link #gil()} holds it across a batch of calls. CPython's signal handlers are not
+ * <p><b>Threads and the GIL.</b> Any Java platform thread may call at any time: every call
+ * takes the GIL for its duration, and no Java thread holds it between calls, so Python threads
+ * keep running. Virtual threads are refused ({@link UnsupportedOperationException}): the GIL
+ * belongs to an OS thread, and a virtual thread may move to another while it holds it. {@link #gil()} holds it across a batch of calls. CPython's signal handlers are not
  * installed ({@code Py_InitializeEx(0)}): the JVM keeps its own.
  *
  * <p><b>Lifetime.</b> {@link #close()} finalizes the interpreter; every call after it throws

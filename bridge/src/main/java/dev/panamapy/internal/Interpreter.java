@@ -169,6 +169,7 @@ public final class Interpreter {
             d[0]++;
             return PyGILState_Ensure();
         }
+        if (d[1] == 0 && Thread.currentThread().isVirtual()) throw virtualThread();
         inFlight.incrementAndGet();
         if (closed) {
             inFlight.decrementAndGet();
@@ -179,6 +180,18 @@ public final class Interpreter {
         int g = PyGILState_Ensure();
         if (Ownership.hasPending()) Ownership.drain();
         return g;
+    }
+
+    /**
+     * CPython ties the GIL and the current thread state to the OS thread. A virtual thread that
+     * blocked while holding the GIL (on a contended lock, say) would unmount and resume on
+     * another carrier that does not hold it, and CPython would abort. So virtual threads are
+     * refused, clearly, rather than crash rarely.
+     */
+    private static UnsupportedOperationException virtualThread() {
+        return new UnsupportedOperationException("CPython cannot be called from a virtual thread (" + Thread.currentThread()
+                + "): the GIL belongs to an OS thread, and a virtual thread can move to another one while it holds it; "
+                + "call from a platform thread, e.g. an executor of platform threads that your virtual threads submit to");
     }
 
     /**

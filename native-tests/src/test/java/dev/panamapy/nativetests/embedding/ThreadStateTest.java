@@ -32,6 +32,23 @@ class ThreadStateTest {
     }
 
     @Test
+    void virtualThreadsAreRefusedClearly() throws Exception {
+        java.util.concurrent.atomic.AtomicReference<Throwable> seen = new java.util.concurrent.atomic.AtomicReference<>();
+        Thread.ofVirtual().start(() -> {
+            try (PyObject r = py.eval("1")) {
+                seen.set(new AssertionError("a virtual thread got in: " + r));
+            } catch (Throwable t) {
+                seen.set(t);
+            }
+        }).join();
+        assertTrue(seen.get() instanceof UnsupportedOperationException, String.valueOf(seen.get()));
+        assertTrue(seen.get().getMessage().contains("platform thread"), seen.get().getMessage());
+        try (PyObject r = py.eval("2 + 2")) {
+            assertEquals(4, r.asLong());                 // and nothing is left half-done
+        }
+    }
+
+    @Test
     void detachInsideAGilScopeIsRefused() {
         try (var gil = py.gil()) {
             IllegalStateException e = assertThrows(IllegalStateException.class, py::detachThread);
