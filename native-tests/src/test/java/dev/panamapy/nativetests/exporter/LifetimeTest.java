@@ -117,12 +117,7 @@ class LifetimeTest {
     @Test
     void autoArenaSegmentStaysValidWhileExportedAfterJavaDroppedIt() throws InterruptedException {
         WeakReference<MemorySegment> ref = exportAutoSegmentAsView();
-        for (int i = 0; i < 5; i++) {
-            byte[][] garbage = new byte[64][];
-            for (int j = 0; j < garbage.length; j++) garbage[j] = new byte[64 * 1024];
-            System.gc();
-            Thread.sleep(20);
-        }
+        PyCheck.collectGarbageHard();
         assertNotNull(ref.get(), "the export keeps the segment reachable");
         assertTrue(isTrue(SAME_AS_FILL.formatted(7)), "Python still reads Java's values");
         py.exec("t_m[4095] = 123");

@@ -122,4 +122,14 @@ public final class PyCheck {
         }
         throw new IllegalStateException("no VmRSS in /proc/self/status");
     }
+
+    /** Makes the collector run for real a few times (garbage, System.gc, a pause), for reachability tests. */
+    public static void collectGarbageHard() throws InterruptedException {
+        for (int i = 0; i < 5; i++) {
+            byte[][] garbage = new byte[64][];
+            for (int j = 0; j < garbage.length; j++) garbage[j] = new byte[64 * 1024];
+            System.gc();
+            Thread.sleep(20);
+        }
+    }
 }

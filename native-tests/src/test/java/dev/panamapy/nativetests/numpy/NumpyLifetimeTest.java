@@ -15,6 +15,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.ref.WeakReference;
 import java.time.Duration;
 
+import dev.panamapy.nativetests.exporter.PyCheck;
 import static dev.panamapy.nativetests.exporter.PyCheck.*;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static org.junit.jupiter.api.Assertions.*;
@@ -100,12 +101,7 @@ class NumpyLifetimeTest {
     @Test
     void numpyKeepsAutoArenaSegmentAfterJavaDroppedIt() throws InterruptedException {
         WeakReference<MemorySegment> ref = exportAutoSegmentToNumpy();
-        for (int i = 0; i < 5; i++) {
-            byte[][] garbage = new byte[64][];
-            for (int j = 0; j < garbage.length; j++) garbage[j] = new byte[64 * 1024];
-            System.gc();
-            Thread.sleep(20);
-        }
+        PyCheck.collectGarbageHard();
         assertNotNull(ref.get(), "the export keeps the segment reachable");
         assertTrue(isTrue("(t_arr == np.arange(8192) * 7 + 1).all()"), "numpy reads correct values");
         py.exec("del t_arr\ngc.collect()");
