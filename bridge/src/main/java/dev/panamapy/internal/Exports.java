@@ -241,6 +241,11 @@ public final class Exports {
         private volatile int waiters;             // written under this
 
         private final boolean tracked;
+        // static exports: every request the spec accepts, and what such a view says, worked out
+        // once (the spec never changes), so that getbuffer only copies them
+        private final long[] accepted = new long[8];     // a bit per request flags value 0..511
+        private long vBuf, vLen, vItemsize, vShape, vStrides;
+        private int vReadonly, vNdim;
 
         /**
          * @param tracked whether Python reports each release (a type with bf_releasebuffer):
@@ -266,6 +271,7 @@ public final class Exports {
                 }
                 this.pinned = a;
                 this.info = NativeInfo.of(spec);   // last: freed in deallocated()
+                precompute(spec, info);
             } else {
                 if (!tracked) throw new IllegalArgumentException("a dynamic BufferExporter is always tracked");
                 this.info = null;
@@ -273,6 +279,24 @@ public final class Exports {
                 this.ownership = Ownership.CLOSEABLE;
                 this.pinned = null;
             }
+        }
+
+        private void precompute(BufferSpec s, NativeInfo ni) {
+            int refused = s.refusedFlags();
+            for (int f = 0; f < 512; f++) {
+                boolean harnessRefuses = refused != 0 && (f & refused) == refused;
+                if (!harnessRefuses && BufferRules.refusal(f, s.isReadOnly(), cContiguous, fContiguous,
+                        ni.suboffsets() != 0) == null) {
+                    accepted[f >>> 6] |= 1L << f;
+                }
+            }
+            vBuf = s.segment().address() + s.offset();
+            vLen = s.byteLength();
+            vItemsize = s.itemsize();
+            vReadonly = s.isReadOnly() ? 1 : 0;
+            vNdim = s.ndim();
+            vShape = s.hasNullShape() ? 0 : ni.shape();
+            vStrides = s.hasNullStrides() ? 0 : ni.strides();
         }
 
         public BufferSpec spec() { return spec; }
@@ -303,6 +327,24 @@ public final class Exports {
          * @return 0, or -1 with a Python exception set
          */
         int getBuffer(Constants c, long self, long view, int flags) {
+            if (exporter == null && (flags >>> 9) == 0 && (accepted[flags >>> 6] & (1L << flags)) != 0 && !closed
+                    && (ownership != Ownership.CLOSEABLE || spec.segment().scope().isAlive())) {
+                // the common case: a static spec and a request it accepts
+                boolean shape = BufferRules.giveShape(flags);
+                Mem.putLong(view + PyBufferLayout.BUF, vBuf);
+                Refcount.incref(self);
+                Mem.putLong(view + PyBufferLayout.OBJ, self);
+                Mem.putLong(view + PyBufferLayout.LEN, vLen);
+                Mem.putLong(view + PyBufferLayout.ITEMSIZE, vItemsize);
+                Mem.putInt(view + PyBufferLayout.READONLY, vReadonly);
+                Mem.putInt(view + PyBufferLayout.NDIM, shape ? vNdim : 1);
+                Mem.putLong(view + PyBufferLayout.FORMAT, BufferRules.giveFormat(flags) ? info.format() : 0);
+                Mem.putLong(view + PyBufferLayout.SHAPE, shape ? vShape : 0);
+                Mem.putLong(view + PyBufferLayout.STRIDES, BufferRules.giveStrides(flags) ? vStrides : 0);
+                Mem.putLong(view + PyBufferLayout.SUBOFFSETS, info.suboffsets());
+                counted(view, flags, null, null);
+                return 0;
+            }
             if (closed) return bufferError(c, view, "JavaBuffer is closed: Java called close(), no new views can be taken");
             BufferSpec s;
             NativeInfo ni;
@@ -348,17 +390,22 @@ public final class Exports {
             Mem.putLong(view + PyBufferLayout.STRIDES,
                     BufferRules.giveStrides(flags) && !s.hasNullStrides() ? ni.strides() : 0);
             Mem.putLong(view + PyBufferLayout.SUBOFFSETS, ni.suboffsets());
+            counted(view, flags, exporter != null ? s : null, exporter != null ? ni : null);
+            return 0;
+        }
+
+        /** Counts a view handed out and, if tracked, records it (its slot goes in Py_buffer.internal). */
+        private void counted(long view, int flags, BufferSpec dynamicSpec, NativeInfo dynamicInfo) {
             totalExports++;
             Exports.totalExports++;
             if (tracked) {
-                int slot = views.add(flags, exporter != null ? s : null, exporter != null ? ni : null);
+                int slot = views.add(flags, dynamicSpec, dynamicInfo);
                 Mem.putLong(view + PyBufferLayout.INTERNAL, slot + 1);
                 exports++;
                 liveViews++;
             } else {
                 Mem.putLong(view + PyBufferLayout.INTERNAL, 0);
             }
-            return 0;
         }
 
         /** {@code bf_releasebuffer}. Requires the GIL; never throws. */
