@@ -166,9 +166,9 @@ public final class Exports {
      */
     static final class Views {
         private int[] flags = new int[4];
-        private Thread[] threads = new Thread[4];
-        private BufferSpec[] specs = new BufferSpec[4];    // dynamic exports only
-        private NativeInfo[] infos = new NativeInfo[4];    // dynamic exports only: freed at release
+        private long[] threadIds = new long[4];             // 0: free slot (thread ids start at 1)
+        private BufferSpec[] specs;                         // dynamic exports only
+        private NativeInfo[] infos;                         // dynamic exports only: freed at release
         private int[] free = {3, 2, 1, 0};
         private int freeTop = 4;
         private int live;
@@ -177,34 +177,45 @@ public final class Exports {
             if (freeTop == 0) grow();
             int slot = free[--freeTop];
             flags[slot] = f;
-            threads[slot] = Thread.currentThread();
-            specs[slot] = spec;
-            infos[slot] = info;
+            threadIds[slot] = Thread.currentThread().threadId();
+            if (spec != null) {                             // primitives only on the static path: no GC barriers
+                if (specs == null) {
+                    specs = new BufferSpec[flags.length];
+                    infos = new NativeInfo[flags.length];
+                }
+                specs[slot] = spec;
+                infos[slot] = info;
+            }
             live++;
             return slot;
         }
 
         /** Removes a slot; returns its spec (dynamic exports), or null. False slot: throws. */
         BufferSpec remove(int slot) {
-            if (slot < 0 || slot >= flags.length || threads[slot] == null) {
+            if (slot < 0 || slot >= flags.length || threadIds[slot] == 0) {
                 throw new IllegalStateException("release of an unknown view (slot " + slot + "): released twice?");
             }
-            BufferSpec spec = specs[slot];
-            if (infos[slot] != null) infos[slot].free();
-            threads[slot] = null;
-            specs[slot] = null;
-            infos[slot] = null;
+            BufferSpec spec = null;
+            if (specs != null && specs[slot] != null) {
+                spec = specs[slot];
+                infos[slot].free();
+                specs[slot] = null;
+                infos[slot] = null;
+            }
+            threadIds[slot] = 0;
             free[freeTop++] = slot;
             live--;
             return spec;
         }
 
         List<String> describe() {
+            java.util.Map<Long, String> names = new java.util.HashMap<>();
+            for (Thread t : Thread.getAllStackTraces().keySet()) names.put(t.threadId(), t.getName());
             List<String> out = new ArrayList<>();
-            for (int i = 0; i < threads.length; i++) {
-                if (threads[i] != null) {
+            for (int i = 0; i < threadIds.length; i++) {
+                if (threadIds[i] != 0) {
                     out.add("view #" + (i + 1) + " (" + BufferRequest.describe(flags[i]) + ", taken on thread '"
-                            + threads[i].getName() + "')");
+                            + names.getOrDefault(threadIds[i], "#" + threadIds[i]) + "')");
                 }
             }
             return out;
@@ -213,9 +224,11 @@ public final class Exports {
         private void grow() {
             int n = flags.length;
             flags = Arrays.copyOf(flags, 2 * n);
-            threads = Arrays.copyOf(threads, 2 * n);
-            specs = Arrays.copyOf(specs, 2 * n);
-            infos = Arrays.copyOf(infos, 2 * n);
+            threadIds = Arrays.copyOf(threadIds, 2 * n);
+            if (specs != null) {
+                specs = Arrays.copyOf(specs, 2 * n);
+                infos = Arrays.copyOf(infos, 2 * n);
+            }
             free = Arrays.copyOf(free, 2 * n);
             for (int i = 2 * n - 1; i >= n; i--) free[freeTop++] = i;
         }
