@@ -43,6 +43,20 @@ public final class Interpreter {
      * state. Static: there is one interpreter per process.
      */
     private static final ThreadLocal<int[]> DEPTH = ThreadLocal.withInitial(() -> new int[2]);
+
+    /** The last thread to look its state up, and that state: most calls come from the thread before. */
+    private record LastDepth(Thread thread, int[] depth) { }
+    private static volatile LastDepth last;
+
+    /** This thread's {@link #DEPTH}, without a ThreadLocal lookup when it is the same thread as last time. */
+    private static int[] depth() {
+        Thread t = Thread.currentThread();
+        LastDepth l = last;
+        if (l != null && l.thread == t) return l.depth;
+        int[] d = DEPTH.get();
+        last = new LastDepth(t, d);
+        return d;
+    }
     private volatile boolean closed;
     private final CountDownLatch finalizeRequested = new CountDownLatch(1);
     private final CompletableFuture<Void> finalized = new CompletableFuture<>();
@@ -137,9 +151,9 @@ public final class Interpreter {
         }
         try {
             PyEval_RestoreThread(tstate);
-            DEPTH.get()[0]++;
+            depth()[0]++;
             Ownership.drain();                 // references Java dropped since the last call
-            DEPTH.get()[0]--;
+            depth()[0]--;
             int rc = Py_FinalizeEx();
             if (rc != 0) LOG.warn("Py_FinalizeEx reported an error flushing buffered data (rc={})", rc);
             finalized.complete(null);
@@ -164,7 +178,7 @@ public final class Interpreter {
 
     /** Like {@link #enter()} but answers -1 instead of throwing when closed (for cleaners). */
     public int tryEnter() {
-        int[] d = DEPTH.get();
+        int[] d = depth();
         if (d[0] > 0) {                          // nested: this thread holds the GIL already
             d[0]++;
             return PyGILState_Ensure();
@@ -203,7 +217,13 @@ public final class Interpreter {
      * not already hold the GIL (never inside an upcall: see {@link #upcallEnter()}).
      */
     private static void keepThreadState(int[] d) {
-        PyGILState_Ensure();
+        int was = PyGILState_Ensure();
+        if (was == PyGILState_LOCKED()) {
+            // this thread runs Python already (Python called into Java and the upcall was not
+            // marked): its thread state lives as long as that, and the GIL must stay held
+            PyGILState_Release(was);
+            return;
+        }
         PyEval_SaveThread();
         d[1] = 1;
     }
@@ -217,7 +237,7 @@ public final class Interpreter {
      * @throws IllegalStateException inside a call (a gil() scope or a Java function)
      */
     public void detachThread() {
-        int[] d = DEPTH.get();
+        int[] d = depth();
         if (d[0] > 0) {
             throw new IllegalStateException("detachThread() inside a call (a gil() scope or a Java function called "
                     + "from Python): call it when this thread is done with Python");
@@ -240,7 +260,7 @@ public final class Interpreter {
     /** Releases what {@link #enter()} took. */
     public void exit(int gilState) {
         PyGILState_Release(gilState);
-        int[] d = DEPTH.get();
+        int[] d = depth();
         if (--d[0] == 0) inFlight.decrementAndGet();
     }
 
@@ -248,13 +268,13 @@ public final class Interpreter {
      * Marks this thread as holding the GIL because Python called into Java (an upcall), so
      * that calls Java makes from there nest inside Python's hold. Pair with {@link #upcallExit()}.
      */
-    public static void upcallEnter() { DEPTH.get()[0]++; }
+    public static void upcallEnter() { depth()[0]++; }
 
     /** Ends {@link #upcallEnter()}. */
-    public static void upcallExit() { DEPTH.get()[0]--; }
+    public static void upcallExit() { depth()[0]--; }
 
     /** Whether this thread is inside {@link #enter()} or an upcall. */
-    public boolean holdsGil() { return DEPTH.get()[0] > 0; }
+    public boolean holdsGil() { return depth()[0] > 0; }
 
     // ---- close ----------------------------------------------------------------------------------
 
