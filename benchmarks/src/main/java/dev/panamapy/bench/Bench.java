@@ -151,10 +151,9 @@ public final class Bench {
                 py.setGlobal("t", tracked);
                 py.setGlobal("l", listened);
                 py.exec("ba = bytearray(4096)");
-                Stat ba = pyTime("memoryview(ba).release()", number, repeat);
-                Stat u = pyTime("memoryview(u).release()", number, repeat);
-                Stat t = pyTime("memoryview(t).release()", number, repeat);
-                Stat l = pyTime("memoryview(l).release()", number, repeat);
+                Stat[] st = pyTimeInterleaved(number, repeat, "memoryview(ba).release()", "memoryview(u).release()",
+                        "memoryview(t).release()", "memoryview(l).release()");
+                Stat ba = st[0], u = st[1], t = st[2], l = st[3];
                 add("export-no-release", "memoryview(x).release(), 4 KiB: JavaBuffer without release upcall vs bytearray",
                         "ns/op", u, "JavaBuffer (exportUntracked)", ba, "bytearray", u.median / ba.median,
                         "time ratio (lower is better)", "<= 1.25", u.median / ba.median <= 1.25);
@@ -182,8 +181,8 @@ public final class Bench {
                      JavaBuffer l = tracked ? py.export(BufferSpec.of(large, "B")) : py.exportUntracked(BufferSpec.of(large, "B"))) {
                     py.setGlobal("s", s);
                     py.setGlobal("L", l);
-                    Stat ss = pyTime("memoryview(s).release()", number, repeat);
-                    Stat ll = pyTime("memoryview(L).release()", number, repeat);
+                    Stat[] st = pyTimeInterleaved(number, repeat, "memoryview(s).release()", "memoryview(L).release()");
+                    Stat ss = st[0], ll = st[1];
                     double r = ll.median / ss.median;
                     add(tracked ? "size-tracked" : "size-untracked",
                             "memoryview(x).release(): " + human(big) + " vs 16 B JavaBuffer" + (tracked ? " (tracked)" : " (untracked)"),
@@ -448,6 +447,25 @@ public final class Bench {
             }
             return Stat.of(s);
         }
+    }
+
+    /**
+     * Several statements timed in rounds (a, b, c, a, b, c ...), each round one timeit run per
+     * statement, after a warm-up: drift in the machine hits every statement alike.
+     */
+    private Stat[] pyTimeInterleaved(int number, int repeat, String... stmts) {
+        for (String stmt : stmts) py.eval("per_op_ns(" + pyStr(stmt) + ", globals(), " + number + ", 2)").close();
+        double[][] samples = new double[stmts.length][repeat];
+        for (int r = 0; r < repeat; r++) {
+            for (int k = 0; k < stmts.length; k++) {
+                try (PyObject x = py.eval("per_op_ns(" + pyStr(stmts[k]) + ", globals(), " + number + ", 1)[0]")) {
+                    samples[k][r] = x.asDouble();
+                }
+            }
+        }
+        Stat[] out = new Stat[stmts.length];
+        for (int k = 0; k < stmts.length; k++) out[k] = Stat.of(samples[k]);
+        return out;
     }
 
     /** Median ns per op of {@code body} (which does {@code ops} operations) over repeats, after a warm-up. */
