@@ -150,11 +150,7 @@ public final class CPython implements AutoCloseable {
         Objects.requireNonNull(name, "name");
         int g = interp.enter();
         try (Arena a = Arena.ofConfined()) {
-            MemorySegment m = PyImport_ImportModule(a.allocateFrom(name));
-            if (m.address() != 0 && name.contains(".")) {
-                // PyImport_ImportModule returns the leaf module already; nothing more to do
-            }
-            return PyObject.own(interp, m);
+            return PyObject.own(interp, PyImport_ImportModule(a.allocateFrom(name)));   // the leaf module for dotted names
         } finally {
             interp.exit(g);
         }

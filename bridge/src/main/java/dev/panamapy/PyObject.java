@@ -265,8 +265,15 @@ public final class PyObject implements AutoCloseable, Convert.Handle {
         }
     }
 
-    /** Whether this is {@code None}. */
-    public boolean isNone() { return pyAddress() == interp.c.none; }
+    /**
+     * Whether this is {@code None}.
+     *
+     * @throws IllegalStateException after {@link CPython#close()}, like every other method
+     */
+    public boolean isNone() {
+        if (interp.isClosed()) throw new IllegalStateException("CPython is closed: no calls can be made after close()");
+        return pyAddress() == interp.c.none;
+    }
 
     /** The name of this object's type, e.g. {@code "int"} or {@code "numpy.ndarray"}. */
     public String typeName() {
