@@ -61,12 +61,15 @@ final class Upcalls {
             }
         } catch (Throwable t) {
             UpcallBarrier.voidFailure("tp_dealloc", t);
-        } finally {
+        }
+        try {
             // heap type instances own a reference to their type (CPython >= 3.8)
-            MemorySegment type = PyObject_Type(Mem.ptr(self));    // +1
+            long type = Convert.typeOf(self);
             PyObject_Free(Mem.ptr(self));
-            Py_DecRef(type);
-            Py_DecRef(type);                                      // the instance's own reference
+            Py_DecRef(Mem.ptr(type));                             // the instance's own reference
+        } catch (Throwable t) {
+            UpcallBarrier.voidFailure("tp_dealloc (free)", t);
+        } finally {
             Interpreter.upcallExit();
         }
     }
