@@ -40,7 +40,7 @@ class DynamicExporterTest {
 
     @AfterEach
     void after() {
-        py.exec("for _n in [n for n in globals() if n.startswith('t_')]: del globals()[_n]\ngc.collect()");
+        forgetTestGlobals();
         CPython.Diagnostics d = settleTo(baseline);
         assertEquals(baseline.liveViews(), d.liveViews(), "views balanced: " + d);
         assertEquals(baseline.liveExporters(), d.liveExporters(), "exporters balanced: " + d);

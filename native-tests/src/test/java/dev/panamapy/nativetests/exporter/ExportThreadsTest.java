@@ -117,7 +117,7 @@ class ExportThreadsTest {
             assertTrue(pythonIters > 0 && javaCycles > 0, "both sides made progress");
             assertTrue(isTrue("all(n > 0 for n in t_iters)"), "every Python thread made progress: " + str("t_iters"));
             assertEquals(0, sharedBuf.exportCount());
-            py.exec("for _n in [n for n in globals() if n.startswith('t_')]: del globals()[_n]\ngc.collect()");
+            forgetTestGlobals();
             sharedBuf.close();
         }
         CPython.Diagnostics d = settleTo(baseline);

@@ -37,7 +37,7 @@ class LifetimeTest {
 
     @AfterEach
     void after() {
-        py.exec("for _n in [n for n in globals() if n.startswith('t_')]: del globals()[_n]\ngc.collect()");
+        forgetTestGlobals();
         CPython.Diagnostics d = settleTo(baseline);
         assertEquals(baseline.liveViews(), d.liveViews(), "live views back to baseline: " + d);
         assertEquals(baseline.liveExporters(), d.liveExporters(), "live exporters back to baseline: " + d);

@@ -30,7 +30,7 @@ class MemoryviewTest {
 
     @AfterEach
     void close() {
-        py.exec("import gc\nfor _n in [n for n in globals() if n.startswith('t_')]: del globals()[_n]\ngc.collect()");
+        forgetTestGlobals();
         arena.close();
     }
 

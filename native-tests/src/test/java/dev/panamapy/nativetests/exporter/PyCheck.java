@@ -132,4 +132,9 @@ public final class PyCheck {
             Thread.sleep(20);
         }
     }
+
+    /** Deletes the test's {@code t_*} globals and collects, so the next test starts with no live views. */
+    public static void forgetTestGlobals() {
+        Py.get().exec("import gc\nfor _n in [n for n in globals() if n.startswith('t_')]: del globals()[_n]\ngc.collect()");
+    }
 }

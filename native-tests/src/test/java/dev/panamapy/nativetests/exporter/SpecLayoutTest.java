@@ -36,7 +36,7 @@ class SpecLayoutTest {
 
     @AfterEach
     void close() {
-        py.exec("import gc\nfor _n in [n for n in globals() if n.startswith('t_')]: del globals()[_n]\ngc.collect()");
+        forgetTestGlobals();
         for (JavaBuffer b : buffers) b.close();
         arena.close();
     }

@@ -37,7 +37,7 @@ class NumpyLifetimeTest {
     @AfterEach
     void after() {
         if (baseline == null) return;       // skipped: numpy is not installed
-        py.exec("for _n in [n for n in globals() if n.startswith('t_')]: del globals()[_n]\ngc.collect()");
+        forgetTestGlobals();
         CPython.Diagnostics d = settleTo(baseline);
         assertEquals(baseline.liveViews(), d.liveViews(), "views balanced: " + d);
         assertEquals(baseline.liveExporters(), d.liveExporters(), "exporters balanced: " + d);

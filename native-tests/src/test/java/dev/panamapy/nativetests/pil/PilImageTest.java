@@ -37,7 +37,7 @@ class PilImageTest {
     @AfterEach
     void close() {
         if (arena == null) return;          // skipped: the module is not installed
-        py.exec("import gc\nfor _n in [n for n in globals() if n.startswith('t_')]: del globals()[_n]\ngc.collect()");
+        forgetTestGlobals();
         for (JavaBuffer b : buffers) {
             assertEquals(0, b.exportCount(), "PIL released every view");
             b.close();
