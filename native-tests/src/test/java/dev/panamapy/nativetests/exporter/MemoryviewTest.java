@@ -21,23 +21,22 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 class MemoryviewTest {
 
     private final CPython py = Py.get();
+    private ExportFixture fx;
     private Arena arena;
 
     @BeforeEach
     void open() {
-        arena = Arena.ofShared();
+        fx = new ExportFixture();
+        arena = fx.arena();
     }
 
     @AfterEach
     void close() {
-        forgetTestGlobals();
-        arena.close();
+        if (fx != null) fx.close("memoryview");   // null: skipped before setup
     }
 
     private JavaBuffer export(BufferSpec spec) {
-        JavaBuffer buf = py.export(spec);
-        py.setGlobal("t_buf", buf);
-        return buf;
+        return fx.export(spec);
     }
 
     /** 2 x 3 doubles, element [i][j] = 10 i + j + 0.5. */

@@ -11,8 +11,6 @@ import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.util.ArrayList;
-import java.util.List;
 
 import static dev.panamapy.nativetests.exporter.PyCheck.*;
 import static java.lang.foreign.ValueLayout.*;
@@ -26,26 +24,22 @@ import static org.junit.jupiter.api.Assertions.*;
 class SpecLayoutTest {
 
     private final CPython py = Py.get();
-    private final List<JavaBuffer> buffers = new ArrayList<>();
+    private ExportFixture fx;
     private Arena arena;
 
     @BeforeEach
     void open() {
-        arena = Arena.ofShared();
+        fx = new ExportFixture();
+        arena = fx.arena();
     }
 
     @AfterEach
     void close() {
-        forgetTestGlobals();
-        for (JavaBuffer b : buffers) b.close();
-        arena.close();
+        if (fx != null) fx.close("memoryview");   // null: skipped before setup
     }
 
     private JavaBuffer export(BufferSpec spec) {
-        JavaBuffer buf = py.export(spec);
-        buffers.add(buf);
-        py.setGlobal("t_buf", buf);
-        return buf;
+        return fx.export(spec);
     }
 
     private MemorySegment ints(int n) {
@@ -109,7 +103,7 @@ class SpecLayoutTest {
     void exporterReturningOutOfBoundsSpecGivesBufferError() {
         MemorySegment seg = ints(4);
         JavaBuffer buf = py.export(request -> BufferSpec.of(seg, "i").shape(5));
-        buffers.add(buf);
+        fx.track(buf);
         py.setGlobal("t_buf", buf);
         PythonException e = raises("memoryview(t_buf)");
         assertTrue(e.is("BufferError"), e.getMessage());

@@ -28,24 +28,23 @@ class StdlibConsumersTest {
             JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private final CPython py = Py.get();
+    private ExportFixture fx;
     private Arena arena;
 
     @BeforeEach
     void open() {
-        arena = Arena.ofShared();
+        fx = new ExportFixture();
+        arena = fx.arena();
         py.exec("import struct, hashlib, zlib, array");
     }
 
     @AfterEach
     void close() {
-        forgetTestGlobals();
-        arena.close();
+        if (fx != null) fx.close("the standard library");   // null: skipped before setup
     }
 
     private JavaBuffer export(BufferSpec spec) {
-        JavaBuffer buf = py.export(spec);
-        py.setGlobal("t_buf", buf);
-        return buf;
+        return fx.export(spec);
     }
 
     private MemorySegment randomBytes(int n, long seed) {

@@ -5,6 +5,7 @@ import dev.panamapy.CPython;
 import dev.panamapy.JavaBuffer;
 import dev.panamapy.PythonException;
 import dev.panamapy.nativetests.Py;
+import dev.panamapy.nativetests.exporter.ExportFixture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -26,34 +27,25 @@ class NumpyArraysTest {
     private static final ValueLayout.OfDouble BE_DOUBLE = JAVA_DOUBLE.withOrder(ByteOrder.BIG_ENDIAN);
 
     private final CPython py = Py.get();
+    private ExportFixture fx;
     private Arena arena;
 
     @BeforeEach
     void open() {
         assumeTrue(Py.has("numpy"), "numpy is not installed for this Python");
-        arena = Arena.ofShared();
+        fx = new ExportFixture();
+        arena = fx.arena();
         py.exec("import numpy as np");
     }
 
     /** Python lets go first; then every buffer closes (which refuses while a view lives) and the arena. */
     @AfterEach
     void close() {
-        if (arena == null) return;          // skipped: the module is not installed
-        forgetTestGlobals();
-        for (JavaBuffer b : buffers) {
-            assertEquals(0, b.exportCount(), "numpy released every view");
-            b.close();
-        }
-        arena.close();
+        if (fx != null) fx.close("numpy");   // null: skipped before setup
     }
 
-    private final java.util.List<JavaBuffer> buffers = new java.util.ArrayList<>();
-
     private JavaBuffer export(BufferSpec spec) {
-        JavaBuffer buf = py.export(spec);
-        buffers.add(buf);
-        py.setGlobal("t_buf", buf);
-        return buf;
+        return fx.export(spec);
     }
 
     /** rows x cols doubles in C order, element [i][j] = 100 i + j. */

@@ -4,14 +4,13 @@ import dev.panamapy.BufferSpec;
 import dev.panamapy.CPython;
 import dev.panamapy.JavaBuffer;
 import dev.panamapy.nativetests.Py;
+import dev.panamapy.nativetests.exporter.ExportFixture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.util.ArrayList;
-import java.util.List;
 
 import static dev.panamapy.nativetests.exporter.PyCheck.*;
 import static java.lang.foreign.ValueLayout.*;
@@ -24,25 +23,20 @@ class PilImageTest {
     static final int W = 37, H = 23;
 
     private final CPython py = Py.get();
-    private final List<JavaBuffer> buffers = new ArrayList<>();
+    private ExportFixture fx;
     private Arena arena;
 
     @BeforeEach
     void open() {
         assumeTrue(Py.has("PIL.Image"), "PIL (pillow) is not installed for this Python");
-        arena = Arena.ofShared();
+        fx = new ExportFixture();
+        arena = fx.arena();
         py.exec("from PIL import Image");
     }
 
     @AfterEach
     void close() {
-        if (arena == null) return;          // skipped: the module is not installed
-        forgetTestGlobals();
-        for (JavaBuffer b : buffers) {
-            assertEquals(0, b.exportCount(), "PIL released every view");
-            b.close();
-        }
-        arena.close();
+        if (fx != null) fx.close("PIL");   // null: skipped before setup
     }
 
     /** A W x H RGBA raster, row-major, pixel (x, y) = (x, y, x + y, 255 - x). */
@@ -61,9 +55,7 @@ class PilImageTest {
     }
 
     private JavaBuffer exportImage(BufferSpec spec) {
-        JavaBuffer buf = py.export(spec);
-        buffers.add(buf);
-        py.setGlobal("t_buf", buf);
+        JavaBuffer buf = fx.export(spec);
         py.exec("t_im = Image.frombuffer('RGBA', (%d, %d), t_buf, 'raw', 'RGBA', 0, 1)".formatted(W, H));
         return buf;
     }
@@ -116,7 +108,7 @@ class PilImageTest {
         MemorySegment dst = arena.allocate((long) W * H * 4);
         exportImage(BufferSpec.of(src, "B"));
         JavaBuffer out = py.export(BufferSpec.of(dst, "B"));
-        buffers.add(out);
+        fx.track(out);
         py.setGlobal("t_out", out);
         // PIL renders into Python memory; memoryview copies the result into Java's raster
         py.exec("t_m = memoryview(t_out)\nt_m[:] = t_im.transpose(Image.Transpose.FLIP_LEFT_RIGHT if hasattr(Image, 'Transpose') "

@@ -4,14 +4,13 @@ import dev.panamapy.BufferSpec;
 import dev.panamapy.CPython;
 import dev.panamapy.JavaBuffer;
 import dev.panamapy.nativetests.Py;
+import dev.panamapy.nativetests.exporter.ExportFixture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.util.ArrayList;
-import java.util.List;
 
 import static dev.panamapy.nativetests.exporter.PyCheck.*;
 import static java.lang.foreign.ValueLayout.*;
@@ -22,32 +21,24 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 class PyarrowBufferTest {
 
     private final CPython py = Py.get();
-    private final List<JavaBuffer> buffers = new ArrayList<>();
+    private ExportFixture fx;
     private Arena arena;
 
     @BeforeEach
     void open() {
         assumeTrue(Py.has("pyarrow"), "pyarrow is not installed for this Python");
-        arena = Arena.ofShared();
+        fx = new ExportFixture();
+        arena = fx.arena();
         py.exec("import pyarrow as pa");
     }
 
     @AfterEach
     void close() {
-        if (arena == null) return;          // skipped: the module is not installed
-        forgetTestGlobals();
-        for (JavaBuffer b : buffers) {
-            assertEquals(0, b.exportCount(), "pyarrow released every view");
-            b.close();
-        }
-        arena.close();
+        if (fx != null) fx.close("pyarrow");   // null: skipped before setup
     }
 
     private JavaBuffer export(BufferSpec spec) {
-        JavaBuffer buf = py.export(spec);
-        buffers.add(buf);
-        py.setGlobal("t_buf", buf);
-        return buf;
+        return fx.export(spec);
     }
 
     private MemorySegment longs(int n) {
