@@ -216,6 +216,9 @@ public final class CPython implements AutoCloseable {
      * {@code numpy.asarray(buf)} and every other PEP 3118 consumer read and write the spec's
      * segment in place. The caller owns the returned handle; see {@link JavaBuffer} for the
      * lifetime rules.
+     *
+     * @throws IllegalArgumentException if an element of the spec lies outside its segment (named)
+     * @throws IllegalStateException    if the segment's arena is already closed, or CPython is
      */
     public JavaBuffer export(BufferSpec spec) {
         Objects.requireNonNull(spec, "spec");

@@ -40,8 +40,14 @@ public final class JavaBuffer implements AutoCloseable, Convert.Handle {
         this.state = state;
     }
 
+    /** @throws IllegalStateException for memory already freed; IllegalArgumentException out of bounds */
     static JavaBuffer create(CPython py, BufferSpec spec, BufferExporter exporter, boolean tracked) {
-        if (spec != null) spec.requireInBounds();
+        if (spec != null) {
+            if (!spec.segment().scope().isAlive()) {
+                throw new IllegalStateException("cannot export memory whose arena is already closed: " + spec);
+            }
+            spec.requireInBounds();
+        }
         Interpreter interp = py.interp;
         int g = interp.enter();
         try {

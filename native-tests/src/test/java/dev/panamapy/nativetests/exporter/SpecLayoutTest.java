@@ -100,6 +100,17 @@ class SpecLayoutTest {
     }
 
     @Test
+    void memoryOfAClosedArenaIsRefusedBeforePythonSeesIt() {
+        long before = py.diagnostics().liveExporters();
+        Arena gone = Arena.ofConfined();
+        BufferSpec spec = BufferSpec.of(gone.allocate(16), "B");
+        gone.close();
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> py.export(spec));
+        assertTrue(e.getMessage().contains("already closed"), e.getMessage());
+        assertEquals(before, py.diagnostics().liveExporters(), "nothing was made in Python");
+    }
+
+    @Test
     void exporterReturningOutOfBoundsSpecGivesBufferError() {
         MemorySegment seg = ints(4);
         JavaBuffer buf = py.export(request -> BufferSpec.of(seg, "i").shape(5));
