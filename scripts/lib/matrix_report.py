@@ -23,7 +23,7 @@ import re
 import sys
 import xml.etree.ElementTree as ET
 
-AREAS = ["embedding", "exporter", "views", "harness", "numpy", "pyarrow", "pil"]
+AREAS = ["embedding", "exporter", "views", "harness", "safety", "numpy", "pyarrow", "pil"]
 TITLES = {"pil": "PIL"}
 PREFIX = "dev.panamapy.nativetests."
 
