@@ -4,9 +4,13 @@
 # Safe under `set -euo pipefail`. Everything it logs goes to stderr.
 #
 # Functions:
-#   find_jdk                 export JAVA_HOME/PATH for a JDK >= 22 (25 recommended)
+#   support_prop KEY         a value of the bridge's support.properties (jdk.min, python.min, refuse.*)
+#   find_jdk                 export JAVA_HOME/PATH for a JDK >= jdk.min (25)
+#   mvn_argv [POM]           PANAMAPY_MVN=(mvn -B -ntp ... -f POM), POM defaulting to the root pom.xml
 #   mvn_cmd ARGS...          mvn -B -ntp ARGS with that JDK, run from the repo root
 #   find_pythons             "X.Y.Z<TAB>/path/to/python" for every CPython found, one per X.Y
+#   python_probe PYTHON      what PYTHON says about itself (the bridge's probe.py), "key<TAB>value" lines
+#   python_verdict           reads python_probe's output: "supported<TAB>libpython" or "skipped<TAB>reason"
 #   python_status PYTHON     "supported<TAB>libpython" or "skipped<TAB>reason"
 #   python_supported PYTHON  exit status 0 if supported
 #   python_table             human-readable table of find_pythons + python_status
@@ -25,9 +29,35 @@ fi
 PANAMAPY_COMMON_SOURCED=1
 
 PANAMAPY_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-PANAMAPY_MIN_JDK=22
-PANAMAPY_MIN_PY_MINOR=9
 export PANAMAPY_ROOT
+# What panamapy can embed, and the words for refusing the rest: one file, read by the library too.
+PANAMAPY_SUPPORT="$PANAMAPY_ROOT/bridge/src/main/resources/dev/panamapy/internal"
+
+# support_prop KEY: the value of KEY in support.properties (fails if there is none).
+support_prop() {
+  local v
+  v=$(sed -n "s/^${1//./\\.}=//p" "$PANAMAPY_SUPPORT/support.properties" | head -n 1)
+  v=${v%$'\r'}
+  [[ -n "$v" ]] || { printf 'panamapy: error: %s has no %s\n' "$PANAMAPY_SUPPORT/support.properties" "$1" >&2; return 1; }
+  printf '%s\n' "$v"
+}
+
+# support_message KEY NAME=VALUE...: message KEY with its {NAME} placeholders filled, then {jdk.min}/{python.min}.
+support_message() {
+  local msg kv
+  msg=$(support_prop "$1") || return 1
+  shift
+  for kv in "$@"; do
+    msg=${msg//"{${kv%%=*}}"/"${kv#*=}"}
+  done
+  msg=${msg//"{jdk.min}"/"$PANAMAPY_MIN_JDK"}
+  msg=${msg//"{python.min}"/"3.$PANAMAPY_MIN_PY_MINOR"}
+  printf '%s\n' "$msg"
+}
+
+PANAMAPY_MIN_JDK=$(support_prop jdk.min)
+PANAMAPY_MIN_PY_MINOR=$(support_prop python.min)
+PANAMAPY_MIN_PY_MINOR=${PANAMAPY_MIN_PY_MINOR#3.}
 
 log() { printf 'panamapy: %s\n' "$*" >&2; }
 warn() { printf 'panamapy: warning: %s\n' "$*" >&2; }
@@ -95,7 +125,7 @@ _scan_jdks() {
 }
 
 _PANAMAPY_APT_TRIED=""
-# Install a JDK >= 22 from Debian apt, if allowed (root, and CI=true or PANAMAPY_INSTALL=1).
+# Install a JDK >= PANAMAPY_MIN_JDK from Debian apt, if allowed (root, and CI=true or PANAMAPY_INSTALL=1).
 _apt_install_jdk() {
   [[ -z "$_PANAMAPY_APT_TRIED" ]] || return 1
   _PANAMAPY_APT_TRIED=1
@@ -105,7 +135,10 @@ _apt_install_jdk() {
   log "no JDK >= $PANAMAPY_MIN_JDK found; asking apt for one"
   DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null 2>&1 || warn "apt-get update failed"
   local pkg cand
-  for pkg in openjdk-25-jdk-headless openjdk-24-jdk-headless openjdk-23-jdk-headless openjdk-22-jdk-headless; do
+  local v
+  local -a pkgs=()
+  for ((v = PANAMAPY_MIN_JDK + 2; v >= PANAMAPY_MIN_JDK; v--)); do pkgs+=("openjdk-$v-jdk-headless"); done
+  for pkg in "${pkgs[@]}"; do
     cand=$(apt-cache policy "$pkg" 2>/dev/null | sed -n 's/^ *Candidate: *//p')
     if [[ -n "$cand" && "$cand" != "(none)" ]]; then
       log "installing $pkg $cand with apt-get"
@@ -115,11 +148,11 @@ _apt_install_jdk() {
       warn "apt-get install $pkg failed"
     fi
   done
-  warn "apt offers no openjdk-22..25 package"
+  warn "apt offers none of ${pkgs[*]}"
   return 1
 }
 
-# find_jdk: export JAVA_HOME and PATH for a JDK >= 22.
+# find_jdk: export JAVA_HOME and PATH for a JDK >= PANAMAPY_MIN_JDK.
 find_jdk() {
   local major="" home found
   if [[ -n "${JAVA_HOME:-}" ]]; then
@@ -145,10 +178,10 @@ find_jdk() {
     return 0
   fi
   printf '%s\n' \
-    "panamapy: error: no JDK $PANAMAPY_MIN_JDK or newer found (JDK 25 recommended; the FFM API is final from 22 and the build uses --release 25)." \
+    "panamapy: error: no JDK $PANAMAPY_MIN_JDK or newer found (panamapy is compiled for Java $PANAMAPY_MIN_JDK and uses its FFM API)." \
     "  Looked at: JAVA_HOME (${JAVA_HOME:-unset}), java on PATH ($(command -v java 2>/dev/null || echo none)), ${PANAMAPY_JDK_SEARCH:-/usr/lib/jvm /opt/java /usr/local/java ~/.sdkman ~/.jdks}." \
-    "  Fix: install a JDK 25 (e.g. Eclipse Temurin 25, or 'apt-get install openjdk-25-jdk-headless' where available)" \
-    "  and point JAVA_HOME at it:  export JAVA_HOME=/path/to/jdk-25" \
+    "  Fix: install a JDK $PANAMAPY_MIN_JDK (e.g. Eclipse Temurin $PANAMAPY_MIN_JDK, or 'apt-get install openjdk-$PANAMAPY_MIN_JDK-jdk-headless' where available)" \
+    "  and point JAVA_HOME at it:  export JAVA_HOME=/path/to/jdk-$PANAMAPY_MIN_JDK" \
     "  (or rerun as root with PANAMAPY_INSTALL=1 to let this script try apt-get)." >&2
   exit 1
 }
@@ -157,8 +190,11 @@ find_jdk() {
 # Maven
 # --------------------------------------------------------------------------
 
-# Sets the array PANAMAPY_MVN to the mvn command line (for use under `timeout`).
+# mvn_argv [POM]: sets the array PANAMAPY_MVN to the mvn command line for POM (default: the
+# root pom.xml), for use under `timeout`. Stray ESC[0m in Maven's output are turned off by
+# .mvn/jvm.config (-Djansi.noreset=true), which every mvn run under the repo picks up.
 mvn_argv() {
+  local pom=${1:-$PANAMAPY_ROOT/pom.xml}
   [[ -n "${PANAMAPY_JDK_MAJOR:-}" ]] || find_jdk
   local mvn=mvn
   if [[ -x "$PANAMAPY_ROOT/mvnw" ]]; then
@@ -174,7 +210,7 @@ mvn_argv() {
   if ((PANAMAPY_JDK_MAJOR >= 24)) && [[ "$mopts" != *sun-misc-unsafe-memory-access* ]]; then
     mopts="${mopts:+$mopts }--sun-misc-unsafe-memory-access=allow" # Maven 3.8's guava warns on JDK 24+
   fi
-  PANAMAPY_MVN=(env "JAVA_HOME=$JAVA_HOME" "MAVEN_OPTS=$mopts" "$mvn" -B -ntp -Dstyle.color=never -f "$PANAMAPY_ROOT/pom.xml" ${extra[@]+"${extra[@]}"})
+  PANAMAPY_MVN=(env "JAVA_HOME=$JAVA_HOME" "MAVEN_OPTS=$mopts" "$mvn" -B -ntp -Dstyle.color=never -f "$pom" ${extra[@]+"${extra[@]}"})
 }
 
 # mvn_cmd ARGS...: mvn in batch mode, no transfer progress, with the chosen JDK.
@@ -187,37 +223,25 @@ mvn_cmd() {
 # Pythons
 # --------------------------------------------------------------------------
 
-# Works on Python 2.6+ and 3.x. One line: version, executable, implementation,
-# shared (0/1), libpython path (or empty), free-threaded (0/1), tab-separated.
-_PANAMAPY_PY_PROBE='
-import sys, os
-try:
-    import sysconfig
-    g = sysconfig.get_config_var
-except ImportError:
-    from distutils import sysconfig
-    g = sysconfig.get_config_var
-v = sys.version_info
-impl = getattr(getattr(sys, "implementation", None), "name", None)
-if impl is None:
-    impl = "pypy" if "PyPy" in sys.version else "cpython"
-shared = 1 if g("Py_ENABLE_SHARED") else 0
-libdir = g("LIBDIR") or ""
-lib = ""
-for name in (g("LDLIBRARY") or "", g("INSTSONAME") or ""):
-    if name and not name.endswith(".a") and os.path.isfile(os.path.join(libdir, name)):
-        lib = os.path.join(libdir, name)
-        break
-ft = 1 if g("Py_GIL_DISABLED") else 0
-sys.stdout.write("%d.%d.%d\t%s\t%s\t%d\t%s\t%d\n" % (v[0], v[1], v[2], sys.executable, impl, shared, lib, ft))
-'
-
-# python_probe PYTHON: the probe line, or fails.
+# python_probe PYTHON: what PYTHON says about itself, "key<TAB>value" lines (the bridge's
+# probe.py, the same file the library runs before it embeds a Python), or fails.
 python_probe() {
   local out
-  out=$(timeout 20 "$1" -c "$_PANAMAPY_PY_PROBE" 2>/dev/null </dev/null) || return 1
-  [[ "$out" == *$'\t'* ]] || return 1
+  out=$(timeout 20 "$1" -c "$(cat "$PANAMAPY_SUPPORT/probe.py")" 2>/dev/null </dev/null) || return 1
+  [[ "$out" == *$'\n'end$'\t'panamapy-probe* ]] || return 1
   printf '%s\n' "$out"
+}
+
+# _probe_field KEY: the value of KEY in the probe output on stdin.
+_probe_field() {
+  local k v
+  while IFS=$'\t' read -r k v; do
+    if [[ "$k" == "$1" ]]; then
+      printf '%s\n' "$v"
+      return 0
+    fi
+  done
+  return 0
 }
 
 # find_pythons: "X.Y.Z<TAB>path" for every CPython on this machine, one per
@@ -254,10 +278,10 @@ find_pythons() {
     done
   done
   local -A seen=()
-  local line ver xy
+  local out ver xy
   for f in "${cands[@]}"; do
-    line=$(python_probe "$f") || continue
-    ver=${line%%$'\t'*}
+    out=$(python_probe "$f") || continue
+    ver=$(_probe_field version <<<"$out")
     xy=${ver%.*}
     [[ -z "${seen[$xy]:-}" ]] || continue
     seen[$xy]=1
@@ -265,30 +289,47 @@ find_pythons() {
   done | sort -t . -k1,1n -k2,2n -k3,3n
 }
 
-# python_status PYTHON: "supported<TAB>/path/libpython3.X.so" or "skipped<TAB>reason".
-python_status() {
-  local line ver impl shared lib ft major minor
-  if ! line=$(python_probe "$1"); then
-    printf 'skipped\t%s\n' "does not run (or is not a Python)"
-    return 0
-  fi
-  IFS=$'\t' read -r ver _ impl shared lib ft <<<"$line"
+# python_verdict: reads python_probe's output on stdin and prints "supported<TAB>/path/libpython3.X.so"
+# or "skipped<TAB>Python X.Y.Z <why>", with the rules and the words of the bridge's support.properties
+# (the library says the same, as "Python X.Y.Z at PATH <why>").
+python_verdict() {
+  local out ver impl shared ft libdir lib major minor rule=""
+  out=$(cat)
+  ver=$(_probe_field version <<<"$out")
+  impl=$(_probe_field impl <<<"$out")
+  shared=$(_probe_field shared <<<"$out")
+  ft=$(_probe_field gil_disabled <<<"$out")
+  libdir=$(_probe_field libdir <<<"$out")
+  lib=$(_probe_field libpython <<<"$out")
   major=${ver%%.*}
   minor=${ver#*.}
   minor=${minor%%.*}
   if [[ "$impl" != cpython ]]; then
-    printf 'skipped\t%s\n' "not CPython ($impl)"
-  elif ((major < 3)); then
-    printf 'skipped\t%s\n' "Python 2"
-  elif ((minor < PANAMAPY_MIN_PY_MINOR)); then
-    printf 'skipped\t%s\n' "3.$minor is older than 3.$PANAMAPY_MIN_PY_MINOR, the first CPython whose PyType_FromSpec accepts buffer slots"
+    rule=refuse.not-cpython
+  elif ((major < 3 || (major == 3 && minor < PANAMAPY_MIN_PY_MINOR))); then
+    rule=refuse.too-old
   elif [[ "$ft" == 1 ]]; then
-    printf 'skipped\t%s\n' "free-threaded build: it has no Stable ABI (limited API), which the bindings use"
-  elif [[ "$shared" != 1 || -z "$lib" ]]; then
-    printf 'skipped\t%s\n' "no shared libpython: rebuild with --enable-shared (pyenv: PYTHON_CONFIGURE_OPTS=--enable-shared pyenv install $ver)"
-  else
-    printf 'supported\t%s\n' "$lib"
+    rule=refuse.free-threaded
+  elif [[ "$shared" != 1 ]]; then
+    rule=refuse.not-shared
+  elif [[ -z "$lib" ]]; then
+    rule=refuse.no-libpython
   fi
+  if [[ -z "$rule" ]]; then
+    printf 'supported\t%s\n' "$lib"
+  else
+    printf 'skipped\tPython %s %s\n' "$ver" "$(support_message "$rule" "version=$ver" "impl=$impl" "minor=$minor" "libdir=$libdir")"
+  fi
+}
+
+# python_status PYTHON: "supported<TAB>/path/libpython3.X.so" or "skipped<TAB>reason".
+python_status() {
+  local out
+  if ! out=$(python_probe "$1"); then
+    printf 'skipped\t%s\n' "does not run (or is not a Python)"
+    return 0
+  fi
+  python_verdict <<<"$out"
 }
 
 python_supported() {

@@ -29,9 +29,11 @@ import static dev.panamapy.bindings.Python_h.*;
  *
  * <p><b>Which Python.</b> {@link Builder#python(Path)}, else the system property
  * {@code panamapy.python}, else the environment variable {@code PANAMAPY_PYTHON}, else
- * {@code python3} on PATH. The executable is asked once for its shared libpython and its
- * {@code sys.path}; the embedded interpreter sees the same {@code sys.path} (a venv's
- * site-packages included). CPython 3.9 or newer with a shared libpython is required.
+ * {@code python3} on PATH. The executable is asked once for its version and shared libpython
+ * and becomes the embedded interpreter's program name, so the embedded {@code sys.path} is the
+ * one it sees (a venv's site-packages included). CPython 3.9 or newer with a shared libpython,
+ * not a free-threaded build, is required, on Java 25 or newer; anything else is refused with a
+ * {@link PythonStartupException} that says why.
  *
  * <p><b>Threads and the GIL.</b> Any Java platform thread may call at any time: every call
  * takes the GIL for its duration, and no Java thread holds it between calls, so Python threads

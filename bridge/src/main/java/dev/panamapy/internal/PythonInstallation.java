@@ -5,52 +5,31 @@ import dev.panamapy.PythonStartupException;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * What a Python executable says about itself, asked once by running it: its version, its shared
- * libpython, its prefixes and its {@code sys.path} (venv site-packages included). The embedded
- * interpreter is configured from this so that it sees what the executable sees.
+ * What a Python executable says about itself, asked once by running {@code probe.py} (beside this
+ * class; the scripts run the same file): its implementation, version, shared libpython and
+ * whether it is a free-threaded build. {@link SupportRules} decides from this whether it can be
+ * embedded. The embedded interpreter finds its prefix and {@code sys.path} (a venv's
+ * site-packages included) itself, from {@link #sysExecutable()} given as the program name.
  */
 public record PythonInstallation(
         Path executable,        // as given or found
         String implementation,  // "cpython"
-        int major, int minor, int micro,
+        int major, int minor,
         String version,         // "3.11.7"
         String sysExecutable,
-        String prefix,
-        String basePrefix,
-        List<String> sysPath,   // without the script directory entry
         boolean shared,         // Py_ENABLE_SHARED
-        Path libpython) {       // null when not shared or not found
+        boolean gilDisabled,    // Py_GIL_DISABLED: a free-threaded build (3.13t)
+        String libdir,          // LIBDIR
+        Path libpython) {       // null when not found in LIBDIR
 
-    /** The first CPython whose PyType_FromSpec accepts the buffer slots. */
-    public static final int MIN_MINOR = 9;
-
-    // Runs on Python 2.7 too, so that an old Python gets a clear "too old" error.
-    private static final String PROBE = String.join("\n",
-            "import sys, os, sysconfig",
-            "w = sys.stdout.write",
-            "impl = getattr(sys, 'implementation', None)",
-            "w('impl\\t%s\\n' % (impl.name if impl else 'cpython'))",
-            "w('version\\t%d.%d.%d\\n' % tuple(sys.version_info[:3]))",
-            "w('executable\\t%s\\n' % sys.executable)",
-            "w('prefix\\t%s\\n' % sys.prefix)",
-            "w('base_prefix\\t%s\\n' % getattr(sys, 'base_prefix', sys.prefix))",
-            "v = sysconfig.get_config_var",
-            "w('shared\\t%s\\n' % (v('Py_ENABLE_SHARED') or 0))",
-            "w('libdir\\t%s\\n' % (v('LIBDIR') or ''))",
-            "w('instsoname\\t%s\\n' % (v('INSTSONAME') or ''))",
-            "w('ldlibrary\\t%s\\n' % (v('LDLIBRARY') or ''))",
-            "for p in sys.path[1:]:",
-            "    w('path\\t%s\\n' % p)",
-            "w('end\\tpanamapy-probe\\n')",
-            "");
+    private static final String PROBE = readProbe();
 
     /**
      * Runs the executable once and reads what it says.
@@ -85,9 +64,13 @@ public record PythonInstallation(
             throw new PythonStartupException(executable + " is not a Python interpreter: running it with -c "
                     + "exited " + exit + " and printed: " + abbreviate(out));
         }
-        String impl = "", version = "", exe = "", prefix = "", base = "", libdir = "", soname = "", ldlib = "";
-        boolean shared = false;
-        List<String> path = new ArrayList<>();
+        return parse(executable, out);
+    }
+
+    /** The installation described by {@code probe.py}'s output (one "key TAB value" a line). */
+    static PythonInstallation parse(Path executable, String out) {
+        String impl = "", version = "", exe = "", libdir = "", lib = "";
+        boolean shared = false, gilDisabled = false;
         for (String line : out.split("\n")) {
             int tab = line.indexOf('\t');
             if (tab < 0) continue;
@@ -96,56 +79,42 @@ public record PythonInstallation(
                 case "impl" -> impl = v;
                 case "version" -> version = v;
                 case "executable" -> exe = v;
-                case "prefix" -> prefix = v;
-                case "base_prefix" -> base = v;
-                case "shared" -> shared = !v.equals("0") && !v.isEmpty();
+                case "shared" -> shared = v.equals("1");
+                case "gil_disabled" -> gilDisabled = v.equals("1");
                 case "libdir" -> libdir = v;
-                case "instsoname" -> soname = v;
-                case "ldlibrary" -> ldlib = v;
-                case "path" -> path.add(v);
+                case "libpython" -> lib = v;
                 default -> { }
             }
         }
         String[] parts = version.split("\\.");
-        int major = Integer.parseInt(parts[0]), minor = Integer.parseInt(parts[1]), micro = Integer.parseInt(parts[2]);
-        Path lib = null;
-        if (shared && !libdir.isEmpty()) {
-            for (String name : new String[]{soname, ldlib}) {
-                if (name.isEmpty()) continue;
-                Path candidate = Path.of(libdir, name);
-                if (Files.exists(candidate)) { lib = candidate; break; }
-            }
+        if (parts.length < 2) {
+            throw new PythonStartupException(executable + " answered the probe without a version: " + abbreviate(out));
         }
-        return new PythonInstallation(executable, impl, major, minor, micro, version, exe, prefix, base,
-                List.copyOf(path), shared, lib);
+        int major = Integer.parseInt(parts[0]), minor = Integer.parseInt(parts[1]);
+        return new PythonInstallation(executable, impl, major, minor, version, exe, shared, gilDisabled,
+                libdir, lib.isEmpty() ? null : Path.of(lib));
     }
 
     /**
-     * Checks that this Python can be embedded.
+     * Checks that this Python can be embedded in this JVM ({@link SupportRules}).
      *
      * @throws PythonStartupException saying what is wrong and what to do
      */
     public PythonInstallation requireEmbeddable() {
-        if (!implementation.equals("cpython")) {
-            throw new PythonStartupException(executable + " is " + implementation + " " + version
-                    + ", not CPython; panamapy embeds CPython 3." + MIN_MINOR + " or newer");
-        }
-        if (major < 3 || (major == 3 && minor < MIN_MINOR)) {
-            throw new PythonStartupException("Python " + version + " at " + executable + " is too old: panamapy needs "
-                    + "CPython 3." + MIN_MINOR + " or newer (buffer slots can be set through PyType_FromSpec only "
-                    + "from 3.9 on); point panamapy at a newer python3");
-        }
-        if (!shared) {
-            throw new PythonStartupException("Python " + version + " at " + executable + " has no shared libpython "
-                    + "(it was built without --enable-shared), so it cannot be loaded into the JVM; use a Python built "
-                    + "with --enable-shared (pyenv: PYTHON_CONFIGURE_OPTS=--enable-shared pyenv install "
-                    + version + "; Debian: the libpython3.X package)");
-        }
-        if (libpython == null) {
-            throw new PythonStartupException("Python " + version + " at " + executable + " says it has a shared "
-                    + "libpython but it is not in its LIBDIR; reinstall it, or install the libpython3." + minor + " package");
-        }
+        SupportRules.requireJdk(Runtime.version());
+        SupportRules.refusal(this).ifPresent(why -> {
+            throw new PythonStartupException("Python " + version + " at " + executable + " " + why);
+        });
         return this;
+    }
+
+    private static String readProbe() {
+        try (InputStream in = PythonInstallation.class.getResourceAsStream("probe.py")) {
+            if (in == null) throw new IllegalStateException("probe.py is missing from the panamapy-bridge jar");
+            return readAll(in);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read probe.py from the panamapy-bridge jar", e);
+        }
     }
 
     private static String readAll(InputStream in) throws IOException {

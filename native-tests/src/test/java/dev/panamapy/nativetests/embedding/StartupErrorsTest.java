@@ -14,6 +14,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -113,6 +114,21 @@ class StartupErrorsTest {
         assertTrue(e.getMessage().contains("has no shared libpython"), e.getMessage());
         assertTrue(e.getMessage().contains("--enable-shared"), e.getMessage());
         assertTrue(e.getMessage().contains("PYTHON_CONFIGURE_OPTS=--enable-shared pyenv install"), e.getMessage());
+    }
+
+    @Test
+    @Order(8)
+    void freeThreadedPythonIsRefusedNamingTheGilBuild() throws IOException {
+        // no free-threaded CPython (3.13t) is installed here: this wrapper runs the probe after
+        // making sysconfig say Py_GIL_DISABLED, as a free-threaded build's sysconfig does
+        Path real = Py.executable();
+        Path freeThreaded = script("python3t", "#!/bin/sh\nexec '" + real + "' -c "
+                + "\"import sysconfig, sys; sysconfig.get_config_vars()['Py_GIL_DISABLED'] = 1; exec(sys.argv[1])\" \"$2\"\n");
+        PythonStartupException e = refused(freeThreaded);
+        assertTrue(e.getMessage().matches("Python 3\\.\\d+\\.\\d+ at " + Pattern.quote(freeThreaded.toString())
+                + " is a free-threaded build \\(Py_GIL_DISABLED\\): .*"), e.getMessage());
+        assertTrue(e.getMessage().contains("hard-code the object header of the default (GIL) build"), e.getMessage());
+        assertTrue(e.getMessage().matches(".*\\(python3\\.(\\d+), not python3\\.\\1t\\)$"), e.getMessage());
     }
 
     @Test
