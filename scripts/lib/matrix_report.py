@@ -4,11 +4,13 @@ usage: matrix_report.py MATRIX_DIR ELAPSED_SECONDS
 
 MATRIX_DIR/runs.tsv has one line per unit of work, tab-separated:
     kind  key  state  python  problem  note
-kind is "bridge" or "python"; key is "bridge" or the X.Y version whose surefire
-reports are in MATRIX_DIR/<key>/TEST-*.xml; state is "ran" or "skipped"; python
+kind is "build", "bridge", "python" or "check"; key is "bridge" or the X.Y
+version whose surefire reports are in MATRIX_DIR/<key>/TEST-*.xml, or for a
+check its name ("bindings", "example"); state is "ran" or "skipped"; python
 is the interpreter (full version and path for humans); problem is non-empty
 when the run itself broke (build error, crashed fork, timeout) - it counts as
-one failure; note is free text (skip reason, missing packages).
+one failure; note is free text (skip reason, missing packages). A check has no
+reports: it is one test, passed when it ran without a problem.
 
 Prints the versions that ran or were skipped, a compatibility table (also
 written as markdown to MATRIX_DIR/matrix.md), the failing tests, and as the very
@@ -26,6 +28,8 @@ import xml.etree.ElementTree as ET
 AREAS = ["embedding", "exporter", "views", "harness", "safety", "numpy", "pyarrow", "pil"]
 TITLES = {"pil": "PIL"}
 PREFIX = "dev.panamapy.nativetests."
+CHECKS = {"bindings": "bindings check (scripts/regenerate-bindings --check)",
+          "example": "example consumer (examples/hello-memoryview, module path)"}
 
 
 def vkey(v):
@@ -172,6 +176,26 @@ def main():
     bridge_line = "bridge unit tests: did not run"
     per_version = {}
 
+    check_lines = []
+    for run in runs:
+        if run["kind"] != "check":
+            continue
+        label = CHECKS.get(run["key"], run["key"])
+        r = Result()
+        if run["state"] != "ran":
+            r.skipped += 1
+            r.skip_reasons[run["note"] or "no reason given"] += 1
+            check_lines.append("%s: skipped (%s)" % (label, run["note"] or "no reason given"))
+        elif run["problem"]:
+            r.failed += 1
+            failures.append((run["key"], label, run["problem"]))
+            check_lines.append("%s: FAILED: %s" % (label, run["problem"]))
+        else:
+            r.passed += 1
+            check_lines.append("%s: passed%s" % (label, " (" + run["python"] + ")" if run["python"] else ""))
+        total.add(r)
+    runs = [r for r in runs if r["kind"] != "check"]
+
     for run in runs:
         if run["state"] != "ran":
             continue
@@ -239,6 +263,8 @@ def main():
         print("  no Python version ran")
     print("")
     print("== " + bridge_line)
+    for line in check_lines:
+        print("== " + line)
     if failures:
         print("")
         print("== Failures")
@@ -252,6 +278,7 @@ def main():
     md.append(md_table(header, rows) if rows else "No Python version ran.")
     md += ["", "## Versions", ""] + (md_versions or ["- none found"])
     md += ["", bridge_line[0].upper() + bridge_line[1:] + ".", ""]
+    md += ["- " + line[0].upper() + line[1:] + "." for line in check_lines] + ([""] if check_lines else [])
     md += ["Total: %s (elapsed %s)." % (counts(total), fmt_elapsed(elapsed)), ""]
     try:
         with open(os.path.join(mdir, "matrix.md"), "w") as f:

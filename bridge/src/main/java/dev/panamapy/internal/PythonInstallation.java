@@ -9,6 +9,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -102,9 +103,10 @@ public record PythonInstallation(
      */
     public PythonInstallation requireEmbeddable() {
         SupportRules.requireJdk(Runtime.version());
-        SupportRules.refusal(this).ifPresent(why -> {
-            throw new PythonStartupException("Python " + version + " at " + executable + " " + why);
-        });
+        Optional<String> why = SupportRules.refusal(this);
+        if (why.isPresent()) {
+            throw new PythonStartupException("Python " + version + " at " + executable + " " + why.get());
+        }
         return this;
     }
 
