@@ -13,7 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
- * The README's commands find a JDK >= 22 themselves, and say clearly when there is none: run
+ * The README's commands find a JDK >= 25 themselves, and say clearly when there is none: run
  * the scripts' JDK discovery with every place it looks pointed at nothing (or at JDK 17 only).
  */
 class ScriptErrorsTest {
@@ -40,20 +40,20 @@ class ScriptErrorsTest {
     }
 
     @Test
-    void noJdk22OrNewerIsAClearErrorThatSaysWhatToInstall() throws Exception {
+    void noJdk25OrNewerIsAClearErrorThatSaysWhatToInstall() throws Exception {
         Path jdk17 = Path.of("/usr/lib/jvm/java-17-openjdk-amd64");
         String[] r = run(Map.of(
                 "JAVA_HOME", Files.isDirectory(jdk17) ? jdk17.toString() : "/nonexistent-jdk",
                 "PATH", "/usr/bin:/bin",                       // /usr/bin/java, if any, is the old default JDK
                 "PANAMAPY_JDK_SEARCH", "/nonexistent-jvm-dir"));
         assertEquals("1", r[0], r[1]);
-        assertTrue(r[1].contains("no JDK 22 or newer found"), r[1]);
+        assertTrue(r[1].contains("no JDK 25 or newer found"), r[1]);
         assertTrue(r[1].contains("JAVA_HOME"), r[1]);
     }
 
     @Test
-    void aJdk22OrNewerInTheSearchedFoldersIsFound() throws Exception {
-        Path home = Path.of(System.getProperty("java.home"));      // this JVM: 22 or newer by construction
+    void aJdk25OrNewerInTheSearchedFoldersIsFound() throws Exception {
+        Path home = Path.of(System.getProperty("java.home"));      // this JVM: 25 or newer by construction
         String[] r = run(Map.of(
                 "JAVA_HOME", "/nonexistent-jdk",
                 "PATH", "/usr/bin:/bin",
