@@ -33,7 +33,12 @@ import static dev.panamapy.bindings.Python_h.*;
  *
  * <p>{@link #segment()} spans exactly the bytes the buffer can address and is read-only when
  * the buffer is; after {@link #close()} touching it throws {@link IllegalStateException}
- * ("view is closed"), never crashes. Typed accessors follow shape, strides, suboffsets and the
+ * ("view is closed"), never crashes. The exporter's fields are not trusted: a buffer whose
+ * shape, strides, len or span do not add up in exact arithmetic (or wrap around the address
+ * space) is refused with {@link IllegalStateException} before any segment is made. For a buffer
+ * with suboffsets, {@link #segment()} covers the bytes addressed from {@code buf} up to the
+ * first pointer followed (the pointers themselves), and items are read through those pointers,
+ * which only the exporter can vouch for. Typed accessors follow shape, strides, suboffsets and the
  * format's byte order; the only copies are the methods whose names say {@code copy}.
  *
  * <p>Reading or writing the memory needs no GIL, but Python code may mutate or resize nothing
@@ -280,7 +285,11 @@ public final class PyBufferView implements AutoCloseable {
 
     // ---- what it is ----------------------------------------------------------------------------
 
-    /** The bytes the buffer spans, bounded exactly; read-only if the buffer is. Invalid after close. */
+    /**
+     * The bytes the buffer spans, bounded exactly (with suboffsets: the bytes addressed from
+     * {@code buf}, pointers included, up to the first pointer followed); read-only if the buffer
+     * is. Invalid after close.
+     */
     public MemorySegment segment() { checkOpen(); return segment; }
 
     /** Byte offset of element [0, 0, ...] within {@link #segment()} (non-zero for negative strides). */
@@ -418,7 +427,11 @@ public final class PyBufferView implements AutoCloseable {
         return acc;
     }
 
-    /** A copy of all elements, as doubles, in C order. */
+    /**
+     * A copy of all elements, as doubles, in C order.
+     *
+     * @throws UnsupportedOperationException if the format is not numeric, or a Java array cannot hold every element
+     */
     public double[] copyToDoubleArray() {
         requireNumeric();
         checkOpen();
@@ -435,7 +448,11 @@ public final class PyBufferView implements AutoCloseable {
         return out;
     }
 
-    /** A copy of all elements, as longs, in C order (integer formats). */
+    /**
+     * A copy of all elements, as longs, in C order (integer formats).
+     *
+     * @throws UnsupportedOperationException if the format is not an integer one, or a Java array cannot hold every element
+     */
     public long[] copyToLongArray() {
         requireInteger();
         checkOpen();
@@ -444,7 +461,11 @@ public final class PyBufferView implements AutoCloseable {
         return out;
     }
 
-    /** A copy of the bytes in C order of elements (what {@code memoryview.tobytes()} returns). */
+    /**
+     * A copy of the bytes in C order of elements (what {@code memoryview.tobytes()} returns).
+     *
+     * @throws UnsupportedOperationException if a Java array cannot hold every byte
+     */
     public byte[] copyToByteArray() {
         checkOpen();
         long n = itemCount();
