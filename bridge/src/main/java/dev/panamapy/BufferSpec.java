@@ -3,6 +3,7 @@ package dev.panamapy;
 import dev.panamapy.internal.StructFormat;
 
 import java.lang.foreign.MemorySegment;
+import java.math.BigInteger;
 import java.util.Arrays;
 import java.util.Objects;
 
@@ -28,6 +29,18 @@ import java.util.Objects;
  * consumer a deliberately broken view (wrong itemsize, strides out of bounds, any format).
  * Exporting an unchecked spec can make Python read or write outside the segment: never use it
  * in production code.
+ *
+ * <p><b>Exact arithmetic.</b> Every product and sum of shape, strides, item size and offset is
+ * computed exactly: a layout whose size or whose element positions do not fit in a {@code long}
+ * is refused with an {@link IllegalArgumentException} naming the field and its value, never
+ * wrapped and never an {@link ArithmeticException}. A checked spec that {@link #requireInBounds()}
+ * accepts addresses no byte outside {@code [0, segment.byteSize())}.
+ *
+ * <p><b>Read-only memory.</b> A spec over a read-only segment ({@link MemorySegment#asReadOnly()},
+ * a {@code READ_ONLY} file mapping, a read-only direct buffer) is read-only from the start, and
+ * no step can make it writable: {@link #readOnly(boolean) readOnly(false)} on it is an
+ * {@link IllegalArgumentException}, for checked and unchecked specs alike (a write would fault,
+ * or break the promise Java made when it marked the memory read-only).
  *
  * <p>Zero-copy needs native memory: the segment must be native ({@link MemorySegment#isNative()}).
  */
@@ -70,7 +83,21 @@ public final class BufferSpec {
         this.readOnly = f.readOnly;
         this.checked = f.checked;
         this.harness = f.harness;
+        if (!readOnly && memoryIsReadOnly()) {
+            throw new IllegalArgumentException("the memory is read-only (" + memory() + "): a view of it cannot be "
+                    + "writable, Python's writes would fault or change memory Java promised not to change; "
+                    + "leave the spec read-only, or export a writable segment");
+        }
         if (checked) validate();
+    }
+
+    /** The memory Python reads through the view: the segment, or the data behind an {@link #indirect} pointer array. */
+    private MemorySegment memory() {
+        return harness.keepAlive() instanceof MemorySegment data ? data : segment;
+    }
+
+    private boolean memoryIsReadOnly() {
+        return segment.isReadOnly() || memory().isReadOnly();
     }
 
     private F f() {
@@ -88,14 +115,16 @@ public final class BufferSpec {
         long n = itemsize == 0 ? 0 : segment.byteSize() / itemsize;
         f.shape = new long[]{n};
         f.strides = new long[]{itemsize};
+        f.readOnly = segment.isReadOnly();
         f.checked = checked;
         return new BufferSpec(f);
     }
 
     /**
-     * A one-dimensional, C-contiguous, writable view of the whole segment as items of the given
-     * struct format ({@code "d"}, {@code "<i"}, {@code "B"}, {@code "3f"} ...). The length is
-     * {@code segment.byteSize() / itemsize}.
+     * A one-dimensional, C-contiguous view of the whole segment as items of the given struct
+     * format ({@code "d"}, {@code "<i"}, {@code "B"}, {@code "3f"} ...). The length is
+     * {@code segment.byteSize() / itemsize}. It is writable unless the segment is read-only
+     * ({@link MemorySegment#isReadOnly()}): then it is read-only, and stays so.
      *
      * @throws IllegalArgumentException if the format is not a struct-module format (naming the
      *         offending character) or the segment is not native
@@ -111,7 +140,7 @@ public final class BufferSpec {
      * itemsize defaults to 1 when it cannot be parsed, so set {@link #itemsize} and then
      * {@link #shape} for an unknown format of another size), and every later step accepted as
      * given, {@code ndim > 64} included (memoryview refuses it with ValueError). For test
-     * harnesses only.
+     * harnesses only. Read-only memory stays read-only here too (see {@link #readOnly(boolean)}).
      */
     public static BufferSpec unchecked(MemorySegment segment, String format) {
         Objects.requireNonNull(segment, "segment");
@@ -129,23 +158,34 @@ public final class BufferSpec {
      * {@code data}: the bridge allocates an array of pointers to the sub-arrays of the first
      * dimension and keeps it (and {@code data}) alive with the spec; {@code buf} points at the
      * pointer array, the suboffsets are {@code [0, -1, ...]}. Consumers must request
-     * {@code PyBUF_INDIRECT} to see it. Unchecked by nature.
+     * {@code PyBUF_INDIRECT} to see it. Unchecked by nature (Python follows pointers), but the
+     * array itself must fit in {@code data}, computed exactly; read-only if {@code data} is.
+     *
+     * @throws IllegalArgumentException if the shape has fewer than 2 or more than {@link #MAX_NDIM}
+     *         dimensions, a negative extent, a size that overflows a {@code long}, or needs more
+     *         bytes than {@code data} has (each naming the field); for a bad format or heap memory
      */
     public static BufferSpec indirect(MemorySegment data, String format, long... shape) {
         Objects.requireNonNull(data, "data");
+        Objects.requireNonNull(shape, "shape");
         requireNative(data);
         if (shape.length < 2) throw new IllegalArgumentException("an indirect view needs at least 2 dimensions");
+        if (shape.length > MAX_NDIM) {
+            throw new IllegalArgumentException("ndim " + shape.length + " exceeds Python's limit of " + MAX_NDIM);
+        }
         long itemsize = StructFormat.parse(format).itemsize();
-        long[] inner = Arrays.copyOfRange(shape, 1, shape.length);
-        long rowBytes = itemsize;
-        for (long d : inner) rowBytes *= d;
-        if (rowBytes * shape[0] > data.byteSize()) {
-            throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " needs " + rowBytes * shape[0]
+        requireNonNegative(shape);
+        long total = byteSize(shape, itemsize);                 // exact, or refused naming the shape
+        if (total > data.byteSize()) {
+            throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " needs " + total
                     + " bytes but the segment has " + data.byteSize());
         }
-        MemorySegment pointers = java.lang.foreign.Arena.ofAuto().allocate(8 * Math.max(1, shape[0]), 8);
+        long[] inner = Arrays.copyOfRange(shape, 1, shape.length);
+        long rowBytes = byteSize(inner, itemsize);               // <= total: exact
+        long pointerBytes = exactProduct(8, Math.max(1, shape[0]), 0, shape, "the pointer array");
+        MemorySegment pointers = java.lang.foreign.Arena.ofAuto().allocate(pointerBytes, 8);
         for (long i = 0; i < shape[0]; i++) pointers.setAtIndex(java.lang.foreign.ValueLayout.JAVA_LONG, i,
-                data.address() + i * rowBytes);
+                data.address() + i * rowBytes);                 // i * rowBytes < total <= data.byteSize()
         F f = new F();
         f.segment = pointers;
         f.format = format;
@@ -160,6 +200,7 @@ public final class BufferSpec {
         Arrays.fill(sub, -1);
         sub[0] = 0;
         f.suboffsets = sub;
+        f.readOnly = data.isReadOnly();
         f.checked = false;
         f.harness = new Harness(-1, false, false, 0, null, data);
         return new BufferSpec(f);
@@ -238,7 +279,13 @@ public final class BufferSpec {
         return readOnly(true);
     }
 
-    /** The same spec, read-only or writable as given. */
+    /**
+     * The same spec, read-only or writable as given.
+     *
+     * @throws IllegalArgumentException for {@code readOnly(false)} when the segment (or an
+     *         {@link #indirect} spec's data) is read-only, checked or unchecked: Python's writes
+     *         would fault or change memory Java promised not to change
+     */
     public BufferSpec readOnly(boolean readOnly) {
         F f = f();
         f.readOnly = readOnly;
@@ -352,19 +399,25 @@ public final class BufferSpec {
     /** Whether this spec was validated (false after {@link #unchecked()}). */
     public boolean isChecked() { return checked; }
 
-    /** {@code Py_buffer.len}: {@code itemsize * product(shape)}, or what a harness set with {@link #len(long)}. */
+    /**
+     * {@code Py_buffer.len}: {@code itemsize * product(shape)}, or what a harness set with {@link #len(long)}.
+     *
+     * @throws IllegalArgumentException for an unchecked spec whose size does not fit in a
+     *         {@code long} (a checked spec never has one): set {@link #len(long)} explicitly
+     *         for a deliberately overflowing harness
+     */
     public long byteLength() {
         if (harness.len() >= 0) return harness.len();
-        long n = itemsize;
-        for (long d : shape) n *= d;
-        return n;
+        return byteSize(shape, itemsize);
     }
 
-    /** Number of items: {@code product(shape)}. */
+    /**
+     * Number of items: {@code product(shape)}.
+     *
+     * @throws IllegalArgumentException for an unchecked spec whose item count does not fit in a {@code long}
+     */
     public long itemCount() {
-        long n = 1;
-        for (long d : shape) n *= d;
-        return n;
+        return count(shape);
     }
 
     /** Whether the view is C-contiguous, by CPython's {@code PyBuffer_IsContiguous(view, 'C')}. */
@@ -382,19 +435,26 @@ public final class BufferSpec {
     /** The message of {@link #refusing}, or null. */
     public String refusalMessage() { return harness.refusal(); }
 
+    /**
+     * CPython's {@code _IsCContiguous}/{@code _IsFortranContiguous} in exact arithmetic: a
+     * running stride that no longer fits in a long cannot equal any stride, so the next
+     * dimension longer than 1 makes the view non-contiguous (CPython would wrap).
+     */
     private boolean contiguous(boolean cOrder) {
         if (suboffsets != null) return false;
-        long count = itemsize;
-        for (long d : shape) count *= d;
-        if (count == 0) return true;
+        if (itemsize == 0) return true;                      // len == 0
+        for (long d : shape) if (d == 0) return true;        // len == 0
         if (strides.length != shape.length) return false;
         long sd = itemsize;
+        boolean overflowed = false;
         int n = shape.length;
         for (int k = 0; k < n; k++) {
             int i = cOrder ? n - 1 - k : k;
             long dim = shape[i];
-            if (dim > 1 && strides[i] != sd) return false;
-            sd *= dim;
+            if (dim > 1 && (overflowed || strides[i] != sd)) return false;
+            long next = sd * dim;
+            if (Math.multiplyHigh(sd, dim) != (next >> 63)) overflowed = true;    // the exact product needs > 64 bits
+            sd = next;
         }
         return true;
     }
@@ -404,26 +464,79 @@ public final class BufferSpec {
     /**
      * Row-major strides: the last index varies fastest. As CPython computes them
      * ({@code init_strides_from_shape}): a zero-length dimension makes the outer strides 0.
+     *
+     * @throws IllegalArgumentException if a stride does not fit in a {@code long} (naming the
+     *         dimension), where CPython would wrap
      */
     public static long[] cStrides(long[] shape, long itemsize) {
         long[] st = new long[shape.length];
         long sd = itemsize;
         for (int i = shape.length - 1; i >= 0; i--) {
             st[i] = sd;
-            sd *= shape[i];
+            if (i > 0) sd = exactProduct(sd, shape[i], i, shape, "a C-order stride");
         }
         return st;
     }
 
-    /** Column-major strides: the first index varies fastest (zero-length dimensions as in {@link #cStrides}). */
+    /**
+     * Column-major strides: the first index varies fastest (zero-length dimensions as in {@link #cStrides}).
+     *
+     * @throws IllegalArgumentException if a stride does not fit in a {@code long} (naming the dimension)
+     */
     public static long[] fStrides(long[] shape, long itemsize) {
         long[] st = new long[shape.length];
         long sd = itemsize;
         for (int i = 0; i < shape.length; i++) {
             st[i] = sd;
-            sd *= shape[i];
+            if (i < shape.length - 1) sd = exactProduct(sd, shape[i], i, shape, "a Fortran-order stride");
         }
         return st;
+    }
+
+    // ---- exact arithmetic -------------------------------------------------------------------
+
+    /**
+     * {@code itemsize * product(shape)}, exactly.
+     *
+     * @throws IllegalArgumentException naming the dimension at which it stops fitting in a {@code long}
+     */
+    private static long byteSize(long[] shape, long itemsize) {
+        return product(shape, itemsize, "the byte size");
+    }
+
+    /**
+     * {@code product(shape)}, exactly.
+     *
+     * @throws IllegalArgumentException naming the dimension at which it stops fitting in a {@code long}
+     */
+    private static long count(long[] shape) {
+        return product(shape, 1, "the item count");
+    }
+
+    private static long product(long[] shape, long first, String what) {
+        for (long d : shape) if (d == 0) return 0;            // exact whatever the other extents are
+        long n = first;
+        for (int i = 0; i < shape.length; i++) n = exactProduct(n, shape[i], i, shape, what);
+        return n;
+    }
+
+    /**
+     * {@code a * b}, or an IllegalArgumentException naming {@code shape[dim]}, what the product is
+     * ({@code what}) and its exact value.
+     */
+    private static long exactProduct(long a, long b, int dim, long[] shape, String what) {
+        long hi = Math.multiplyHigh(a, b);
+        long lo = a * b;
+        if (hi == (lo >> 63)) return lo;
+        throw new IllegalArgumentException("shape[" + dim + "] = " + b + " makes " + what + " of shape " + Arrays.toString(shape)
+                + " " + BigInteger.valueOf(a).multiply(BigInteger.valueOf(b)) + ", more than a Py_ssize_t holds ("
+                + Long.MAX_VALUE + ")");
+    }
+
+    private static void requireNonNegative(long[] shape) {
+        for (int i = 0; i < shape.length; i++) {
+            if (shape[i] < 0) throw new IllegalArgumentException("shape[" + i + "] = " + shape[i] + " is negative");
+        }
     }
 
     private long[] suboffsets(int ndim) {
@@ -455,68 +568,111 @@ public final class BufferSpec {
             throw new IllegalArgumentException("itemsize " + itemsize + " does not match format \"" + format
                     + "\" (struct.calcsize = " + calc + "); use unchecked() for a deliberately wrong itemsize");
         }
-        if (offset < 0) throw new IllegalArgumentException("offset " + offset + " is negative");
-        long count = 1;
-        for (int i = 0; i < shape.length; i++) {
-            if (shape[i] < 0) {
-                throw new IllegalArgumentException("shape[" + i + "] = " + shape[i] + " is negative");
-            }
-            count = Math.multiplyExact(count, shape[i]);
-        }
-        Math.multiplyExact(count, itemsize);
+        if (offset < 0) throw new IllegalArgumentException("offset = " + offset + " is negative");
+        requireNonNegative(shape);
+        count(shape);                  // the item count and Py_buffer.len must fit in a Py_ssize_t
+        byteSize(shape, itemsize);
     }
 
     /**
      * Checks that every element this spec can address lies inside its segment (for an empty
-     * view: that the offset does). Does nothing for an {@link #unchecked()} spec.
+     * view: that the offset does). Does nothing for an {@link #unchecked()} spec. The test is
+     * exact: no sum or product of shape, strides, offset and item size wraps.
      *
      * @return this spec
-     * @throws IllegalArgumentException naming the first element, in C index order, outside the segment
+     * @throws IllegalArgumentException naming the first element, in C index order, outside the
+     *         segment, its exact byte range and the fields that put it there
      */
     public BufferSpec requireInBounds() {
         if (!checked) return this;
-        if (itemCount() == 0) {
-            if (offset > segment.byteSize()) {
-                throw new IllegalArgumentException("offset " + offset + " lies beyond the segment of "
-                        + segment.byteSize() + " bytes");
+        long size = segment.byteSize();
+        if (count(shape) == 0) {
+            if (offset > size) {
+                throw new IllegalArgumentException("offset = " + offset + " lies beyond the segment of " + size + " bytes");
             }
             return this;   // nothing addressable
         }
-        checkBounds();
+        if (!inBounds(size)) throw outOfBounds(size);
         return this;
     }
 
     /**
-     * Finds the first element, in C (row-major) index order, whose bytes are not all inside the
-     * segment. The range a subtree of indices can reach is attained at its corners, so one pass
-     * per dimension finds it: O(sum of the shape), not O(product).
+     * Whether every element's bytes lie in {@code [0, size)}, for a non-empty view, without
+     * overflow: the positions an index can reach are {@code offset + sum(i[d] * strides[d])},
+     * whose least and greatest values are attained at corners, so the view is inside iff
+     * {@code offset + sum(min(0, span[d])) >= 0} and {@code offset + sum(max(0, span[d])) <= size - itemsize}
+     * with {@code span[d] = (shape[d] - 1) * strides[d]}. Each partial sum is kept inside
+     * {@code [0, size - itemsize]}; the first one that would leave it answers false.
      */
-    private void checkBounds() {
-        int n = shape.length;
-        long limit = segment.byteSize() - itemsize;   // last valid start of an item
-        long[] minRest = new long[n + 1];
-        long[] maxRest = new long[n + 1];
-        for (int i = n - 1; i >= 0; i--) {
-            long span = Math.multiplyExact(shape[i] - 1, strides[i]);
-            minRest[i] = minRest[i + 1] + Math.min(0, span);
-            maxRest[i] = maxRest[i + 1] + Math.max(0, span);
-        }
-        if (offset + minRest[0] >= 0 && offset + maxRest[0] <= limit) return;
-        long[] index = new long[n];
-        long base = offset;
-        for (int d = 0; d < n; d++) {
-            long i = 0;
-            for (; i < shape[d]; i++) {
-                long b = base + i * strides[d];
-                if (b + minRest[d + 1] < 0 || b + maxRest[d + 1] > limit) break;
+    private boolean inBounds(long size) {
+        if (itemsize > size) return false;
+        long limit = size - itemsize;                        // last valid start of an item; >= 0
+        if (offset > limit) return false;
+        long lo = offset, hi = offset;                       // both in [0, limit]
+        for (int i = 0; i < shape.length; i++) {
+            long d = shape[i] - 1;                           // >= 0: the view is not empty
+            long s = strides[i];
+            if (d == 0 || s == 0) continue;
+            if (s > limit || s < -limit) return false;       // one step leaves [0, limit]
+            long step = Math.abs(s);                         // exact: |s| <= limit
+            if (step > limit / d) return false;              // |d * s| > limit: the span alone is too wide
+            long span = d * s;                               // exact: |span| <= limit
+            if (span < 0) {
+                lo += span;                                  // lo >= 0 and span >= -limit: no overflow
+                if (lo < 0) return false;
+            } else {
+                if (span > limit - hi) return false;         // limit - hi >= 0: no overflow
+                hi += span;
             }
-            index[d] = i;
-            base += i * strides[d];
         }
-        // base is now the start of the first bad element
-        throw new IllegalArgumentException("element " + Arrays.toString(index) + " lies at bytes [" + base + ", "
-                + (base + itemsize) + ") which is outside the segment of " + segment.byteSize() + " bytes (shape "
-                + Arrays.toString(shape) + ", strides " + Arrays.toString(strides) + ", offset " + offset + ")");
+        return true;
+    }
+
+    /**
+     * The error for a view that leaves its segment: finds the first element, in C (row-major)
+     * index order, whose bytes are not all inside, in exact (BigInteger) arithmetic. The
+     * positions a subtree of indices can reach form the interval between its corners, so one
+     * step per dimension finds it: the first index whose subtree is not inside is 0 or follows
+     * the last one inside, which a division gives.
+     */
+    private IllegalArgumentException outOfBounds(long size) {
+        int n = shape.length;
+        BigInteger limit = BigInteger.valueOf(size).subtract(BigInteger.valueOf(itemsize));
+        BigInteger[] minRest = new BigInteger[n + 1];
+        BigInteger[] maxRest = new BigInteger[n + 1];
+        minRest[n] = maxRest[n] = BigInteger.ZERO;
+        for (int i = n - 1; i >= 0; i--) {
+            BigInteger span = BigInteger.valueOf(shape[i] - 1).multiply(BigInteger.valueOf(strides[i]));
+            minRest[i] = minRest[i + 1].add(span.min(BigInteger.ZERO));
+            maxRest[i] = maxRest[i + 1].add(span.max(BigInteger.ZERO));
+        }
+        long[] index = new long[n];
+        BigInteger base = BigInteger.valueOf(offset);
+        for (int d = 0; d < n; d++) {
+            BigInteger s = BigInteger.valueOf(strides[d]);
+            BigInteger low = base.add(minRest[d + 1]);       // the subtree of index i spans [low + i*s, high + i*s]
+            BigInteger high = base.add(maxRest[d + 1]);
+            long i;
+            if (low.signum() < 0 || high.compareTo(limit) > 0 || s.signum() == 0) {
+                i = 0;
+            } else if (s.signum() > 0) {                     // the upper end leaves first
+                i = limit.subtract(high).divide(s).longValueExact() + 1;
+            } else {                                         // the lower end leaves first
+                i = low.divide(s.negate()).longValueExact() + 1;
+            }
+            i = Math.min(i, shape[d] - 1);                   // never needed: the subtree at d is not inside
+            index[d] = i;
+            base = base.add(BigInteger.valueOf(i).multiply(s));
+        }
+        StringBuilder how = new StringBuilder("offset " + offset);
+        for (int d = 0; d < n; d++) {
+            if (index[d] != 0) how.append(" + ").append(index[d]).append(" * strides[").append(d).append("] ").append(strides[d]);
+        }
+        String why = itemsize > size ? " (itemsize " + itemsize + " is larger than the segment)" : "";
+        return new IllegalArgumentException("element " + Arrays.toString(index) + " lies at bytes [" + base + ", "
+                + base.add(BigInteger.valueOf(itemsize)) + ") (" + how + ") which is outside the segment of " + size
+                + " bytes" + why + " (shape " + Arrays.toString(shape) + ", strides " + Arrays.toString(strides)
+                + ", offset " + offset + ")");
     }
 
     @Override

@@ -33,7 +33,12 @@ import static dev.panamapy.bindings.Python_h.*;
  *
  * <p>{@link #segment()} spans exactly the bytes the buffer can address and is read-only when
  * the buffer is; after {@link #close()} touching it throws {@link IllegalStateException}
- * ("view is closed"), never crashes. Typed accessors follow shape, strides, suboffsets and the
+ * ("view is closed"), never crashes. The exporter's fields are not trusted: a buffer whose
+ * shape, strides, len or span do not add up in exact arithmetic (or wrap around the address
+ * space) is refused with {@link IllegalStateException} before any segment is made. For a buffer
+ * with suboffsets, {@link #segment()} covers the bytes addressed from {@code buf} up to the
+ * first pointer followed (the pointers themselves), and items are read through those pointers,
+ * which only the exporter can vouch for. Typed accessors follow shape, strides, suboffsets and the
  * format's byte order; the only copies are the methods whose names say {@code copy}.
  *
  * <p>Reading or writing the memory needs no GIL, but Python code may mutate or resize nothing
@@ -97,29 +102,90 @@ public final class PyBufferView implements AutoCloseable {
         itemsize = Mem.getLong(v + PyBufferLayout.ITEMSIZE);
         readOnly = Mem.getInt(v + PyBufferLayout.READONLY) != 0;
         ndim = Mem.getInt(v + PyBufferLayout.NDIM);
+        // From here on no field is trusted: a Python exporter can hand over any values. Each is
+        // checked before it is used, all arithmetic is exact, and a layout that cannot be a
+        // buffer is refused (the caller releases it) before any segment is made.
+        if (ndim < 0 || ndim > BufferSpec.MAX_NDIM) malformed("ndim = " + ndim + " is outside [0, " + BufferSpec.MAX_NDIM + "]");
+        if (itemsize < 0) malformed("itemsize = " + itemsize + " is negative");
+        if (len < 0) malformed("len = " + len + " is negative");
         format = Mem.cString(Mem.getLong(v + PyBufferLayout.FORMAT));
         shape = longs(Mem.getLong(v + PyBufferLayout.SHAPE), ndim);
         strides = longs(Mem.getLong(v + PyBufferLayout.STRIDES), ndim);
         suboffsets = longs(Mem.getLong(v + PyBufferLayout.SUBOFFSETS), ndim);
+        if (shape == null && (strides != null || suboffsets != null)) {
+            malformed((strides != null ? "strides" : "suboffsets") + " without a shape (PEP 3118 forbids it)");
+        }
+        if (shape != null) {
+            for (int i = 0; i < ndim; i++) if (shape[i] < 0) malformed("shape[" + i + "] = " + shape[i] + " is negative");
+        }
         // PEP 3118: without shape (a SIMPLE or WRITABLE request) the consumer disregards itemsize and reads
         // bytes; with a format but no shape, 1-D items of that format. numpy answers SIMPLE with ndim 0:
         // only a buffer of exactly one item is a scalar.
         elem = shape == null && format == null ? 1 : itemsize;
         boolean scalar = ndim == 0 && (len == itemsize || elem == 0);
         effShape = shape != null ? shape : scalar ? new long[0] : new long[]{elem == 0 ? 0 : len / elem};
-        effStrides = strides != null ? strides : BufferSpec.cStrides(effShape, elem);
-        long lo = 0, hi = 0, count = 1;
-        for (int i = 0; i < effShape.length; i++) {
-            count *= effShape[i];
-            if (effShape[i] == 0) continue;
-            long span = (effShape[i] - 1) * effStrides[i];
-            if (span < 0) lo += span; else hi += span;
+        long count = 1;
+        boolean empty = false;
+        for (long d : effShape) empty |= d == 0;
+        if (!empty) {
+            for (int i = 0; i < effShape.length; i++) {
+                long c = count * effShape[i];
+                if (!fits(Math.multiplyHigh(count, effShape[i]), c)) {
+                    malformed("shape " + Arrays.toString(effShape) + " has more items than a long counts");
+                }
+                count = c;
+            }
+        } else {
+            count = 0;
         }
-        if (count == 0) { lo = 0; hi = -elem; }
-        spanStart = buf + lo;
-        origin = -lo;
-        long spanLen = suboffsets != null ? Math.max(len, hi - lo + elem) : hi - lo + elem;
-        MemorySegment s = MemorySegment.ofAddress(spanStart).reinterpret(Math.max(0, spanLen), arena, null);
+        if (shape != null) {
+            long bytes = count * itemsize;
+            if (!fits(Math.multiplyHigh(count, itemsize), bytes)) {
+                malformed("itemsize " + itemsize + " * product(shape " + Arrays.toString(shape) + ") does not fit in a long");
+            }
+            if (bytes != len) {
+                malformed("len = " + len + " but itemsize * product(shape) = " + bytes + " (itemsize " + itemsize
+                        + ", shape " + Arrays.toString(shape) + ")");
+            }
+        }
+        long[] st;
+        try {
+            st = strides != null ? strides : BufferSpec.cStrides(effShape, elem);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalStateException("malformed buffer: its C-order strides do not fit in a long: "
+                    + e.getMessage() + "; refused (released, nothing read)", e);
+        }
+        effStrides = st;
+        // The bytes addressed from buf itself: every dimension, or (suboffsets) those up to and including
+        // the first that follows a pointer, whose positions hold that pointer (PyBuffer_GetPointer).
+        int direct = effShape.length;
+        long tail = elem;
+        if (suboffsets != null) {
+            for (int i = 0; i < suboffsets.length; i++) {
+                if (suboffsets[i] >= 0) { direct = i + 1; tail = Long.BYTES; break; }
+            }
+        }
+        long lo = 0, hi = 0, extent = 0;
+        if (count != 0) {
+            for (int i = 0; i < effShape.length; i++) {
+                long d = effShape[i] - 1;
+                long span = d * effStrides[i];
+                if (!fits(Math.multiplyHigh(d, effStrides[i]), span)) {
+                    malformed("shape[" + i + "] = " + effShape[i] + " with strides[" + i + "] = " + effStrides[i]
+                            + " reaches beyond a long");
+                }
+                if (i >= direct) continue;
+                if (span < 0) lo = exactAdd(lo, span, "the strides' negative reach");
+                else hi = exactAdd(hi, span, "the strides' positive reach");
+            }
+            long reach = hi - lo;                           // hi >= 0 >= lo
+            if (((hi ^ lo) & (hi ^ reach)) < 0) malformed("the span of the strides does not fit in a long");
+            extent = exactAdd(reach, tail, "the span of the strides");
+        }
+        spanStart = address(buf, lo);
+        address(spanStart, extent);                         // the end must not wrap either
+        origin = -lo;                                       // exact: hi - lo fits, hi >= 0
+        MemorySegment s = MemorySegment.ofAddress(spanStart).reinterpret(extent, arena, null);
         segment = readOnly ? s.asReadOnly() : s;
         cContiguous = suboffsets == null && isC(effShape, effStrides, elem);
 
@@ -219,7 +285,11 @@ public final class PyBufferView implements AutoCloseable {
 
     // ---- what it is ----------------------------------------------------------------------------
 
-    /** The bytes the buffer spans, bounded exactly; read-only if the buffer is. Invalid after close. */
+    /**
+     * The bytes the buffer spans, bounded exactly (with suboffsets: the bytes addressed from
+     * {@code buf}, pointers included, up to the first pointer followed); read-only if the buffer
+     * is. Invalid after close.
+     */
     public MemorySegment segment() { checkOpen(); return segment; }
 
     /** Byte offset of element [0, 0, ...] within {@link #segment()} (non-zero for negative strides). */
@@ -357,11 +427,15 @@ public final class PyBufferView implements AutoCloseable {
         return acc;
     }
 
-    /** A copy of all elements, as doubles, in C order. */
+    /**
+     * A copy of all elements, as doubles, in C order.
+     *
+     * @throws UnsupportedOperationException if the format is not numeric, or a Java array cannot hold every element
+     */
     public double[] copyToDoubleArray() {
         requireNumeric();
         checkOpen();
-        double[] out = new double[Math.toIntExact(itemCount())];
+        double[] out = new double[arrayLength(itemCount())];
         if (nativeDoubles) {
             try {
                 MemorySegment.copy(segment, F64_NATIVE, origin, out, 0, out.length);
@@ -374,20 +448,28 @@ public final class PyBufferView implements AutoCloseable {
         return out;
     }
 
-    /** A copy of all elements, as longs, in C order (integer formats). */
+    /**
+     * A copy of all elements, as longs, in C order (integer formats).
+     *
+     * @throws UnsupportedOperationException if the format is not an integer one, or a Java array cannot hold every element
+     */
     public long[] copyToLongArray() {
         requireInteger();
         checkOpen();
-        long[] out = new long[Math.toIntExact(itemCount())];
+        long[] out = new long[arrayLength(itemCount())];
         for (int i = 0; i < out.length; i++) out[i] = readLong(positionOfLinear(i));
         return out;
     }
 
-    /** A copy of the bytes in C order of elements (what {@code memoryview.tobytes()} returns). */
+    /**
+     * A copy of the bytes in C order of elements (what {@code memoryview.tobytes()} returns).
+     *
+     * @throws UnsupportedOperationException if a Java array cannot hold every byte
+     */
     public byte[] copyToByteArray() {
         checkOpen();
         long n = itemCount();
-        byte[] out = new byte[Math.toIntExact(n * elem)];
+        byte[] out = new byte[arrayLength(n * elem)];   // n * elem <= len: exact
         try {
             if (cContiguous) {
                 MemorySegment.copy(segment, ValueLayout.JAVA_BYTE, origin, out, 0, out.length);
@@ -395,7 +477,7 @@ public final class PyBufferView implements AutoCloseable {
             }
             for (long i = 0; i < n; i++) {
                 long pos = positionOfLinear(i);
-                MemorySegment.copy(segmentAt(pos), ValueLayout.JAVA_BYTE, pos, out, (int) (i * elem), (int) elem);
+                MemorySegment.copy(segmentAt(pos), ValueLayout.JAVA_BYTE, offsetAt(pos), out, (int) (i * elem), (int) elem);
             }
         } catch (IllegalStateException e) {
             throw closed(e);
@@ -443,6 +525,15 @@ public final class PyBufferView implements AutoCloseable {
 
     private void checkOpen() {
         if (isClosed()) throw new IllegalStateException("view is closed");
+    }
+
+    /** The length of a Java array of n values, or a clear refusal when no array can hold them. */
+    private static int arrayLength(long n) {
+        if (n > Integer.MAX_VALUE - 8) {
+            throw new UnsupportedOperationException("the buffer has " + n + " values, more than a Java array holds; "
+                    + "read it through segment(), doubles() or longs()");
+        }
+        return (int) n;
     }
 
     private static IllegalStateException closed(IllegalStateException e) {
@@ -494,34 +585,44 @@ public final class PyBufferView implements AutoCloseable {
         checkOpen();
         long p = buf;
         for (int i = 0; i < index.length; i++) {
-            p += index[i] * effStrides[i];
-            if (suboffsets[i] >= 0) p = Mem.getLong(p) + suboffsets[i];
+            p = address(p, index[i] * effStrides[i]);         // the product is exact: |index * stride| <= |span|
+            if (suboffsets[i] >= 0) p = address(Mem.getLong(p), suboffsets[i]);
         }
+        address(p, elem);
         return p;
     }
 
-    /** The segment a position is relative to: the view's segment, or (suboffsets) one item at an absolute address. */
+    /**
+     * The segment a position is relative to: the view's segment, or (suboffsets) exactly one item
+     * at that absolute address, still scoped to the view; read it at {@link #offsetAt}.
+     */
     private MemorySegment segmentAt(long pos) {
         if (suboffsets == null) return segment;
-        // rare (PIL-style arrays): a per-item segment, still scoped to the view, at offset "pos" from address 0
-        return MemorySegment.ofAddress(0).reinterpret(pos + elem, arena, null);
+        MemorySegment item = MemorySegment.ofAddress(pos).reinterpret(elem, arena, null);
+        return readOnly ? item.asReadOnly() : item;
+    }
+
+    /** Where in {@link #segmentAt(long) segmentAt(pos)} the item at {@code pos} starts. */
+    private long offsetAt(long pos) {
+        return suboffsets == null ? pos : 0;
     }
 
     private long readLong(long pos) {
         MemorySegment s = segmentAt(pos);
+        long o = offsetAt(pos);
         try {
             return switch (kind) {
-                case K_I8, K_CHAR -> s.get(ValueLayout.JAVA_BYTE, pos);
-                case K_U8 -> s.get(ValueLayout.JAVA_BYTE, pos) & 0xFFL;
-                case K_BOOL -> s.get(ValueLayout.JAVA_BYTE, pos) != 0 ? 1 : 0;
-                case K_I16 -> s.get(l16, pos);
-                case K_U16 -> s.get(l16, pos) & 0xFFFFL;
-                case K_I32 -> s.get(l32, pos);
-                case K_U32 -> s.get(l32, pos) & 0xFFFF_FFFFL;
-                case K_I64, K_U64, K_PTR -> s.get(l64, pos);
-                case K_F16 -> (long) Float.float16ToFloat(s.get(l16, pos));
-                case K_F32 -> (long) s.get(f32, pos);
-                case K_F64 -> (long) s.get(f64, pos);
+                case K_I8, K_CHAR -> s.get(ValueLayout.JAVA_BYTE, o);
+                case K_U8 -> s.get(ValueLayout.JAVA_BYTE, o) & 0xFFL;
+                case K_BOOL -> s.get(ValueLayout.JAVA_BYTE, o) != 0 ? 1 : 0;
+                case K_I16 -> s.get(l16, o);
+                case K_U16 -> s.get(l16, o) & 0xFFFFL;
+                case K_I32 -> s.get(l32, o);
+                case K_U32 -> s.get(l32, o) & 0xFFFF_FFFFL;
+                case K_I64, K_U64, K_PTR -> s.get(l64, o);
+                case K_F16 -> (long) Float.float16ToFloat(s.get(l16, o));
+                case K_F32 -> (long) s.get(f32, o);
+                case K_F64 -> (long) s.get(f64, o);
                 default -> throw notNumeric();
             };
         } catch (IllegalStateException e) {
@@ -531,12 +632,13 @@ public final class PyBufferView implements AutoCloseable {
 
     private double readDouble(long pos) {
         MemorySegment s = segmentAt(pos);
+        long o = offsetAt(pos);
         try {
             return switch (kind) {
-                case K_F64 -> s.get(f64, pos);
-                case K_F32 -> s.get(f32, pos);
-                case K_F16 -> Float.float16ToFloat(s.get(l16, pos));
-                case K_U64 -> unsignedToDouble(s.get(l64, pos));
+                case K_F64 -> s.get(f64, o);
+                case K_F32 -> s.get(f32, o);
+                case K_F16 -> Float.float16ToFloat(s.get(l16, o));
+                case K_U64 -> unsignedToDouble(s.get(l64, o));
                 default -> readLong(pos);
             };
         } catch (IllegalStateException e) {
@@ -546,16 +648,17 @@ public final class PyBufferView implements AutoCloseable {
 
     private void writeLong(long pos, long v) {
         MemorySegment s = segmentAt(pos);
+        long o = offsetAt(pos);
         try {
             switch (kind) {
-                case K_I8, K_U8 -> s.set(ValueLayout.JAVA_BYTE, pos, (byte) v);
-                case K_BOOL -> s.set(ValueLayout.JAVA_BYTE, pos, (byte) (v != 0 ? 1 : 0));
-                case K_I16, K_U16 -> s.set(l16, pos, (short) v);
-                case K_I32, K_U32 -> s.set(l32, pos, (int) v);
-                case K_I64, K_U64 -> s.set(l64, pos, v);
-                case K_F16 -> s.set(l16, pos, Float.floatToFloat16((float) v));
-                case K_F32 -> s.set(f32, pos, (float) v);
-                case K_F64 -> s.set(f64, pos, (double) v);
+                case K_I8, K_U8 -> s.set(ValueLayout.JAVA_BYTE, o, (byte) v);
+                case K_BOOL -> s.set(ValueLayout.JAVA_BYTE, o, (byte) (v != 0 ? 1 : 0));
+                case K_I16, K_U16 -> s.set(l16, o, (short) v);
+                case K_I32, K_U32 -> s.set(l32, o, (int) v);
+                case K_I64, K_U64 -> s.set(l64, o, v);
+                case K_F16 -> s.set(l16, o, Float.floatToFloat16((float) v));
+                case K_F32 -> s.set(f32, o, (float) v);
+                case K_F64 -> s.set(f64, o, (double) v);
                 default -> throw notNumeric();
             }
         } catch (IllegalStateException e) {
@@ -565,12 +668,13 @@ public final class PyBufferView implements AutoCloseable {
 
     private void writeDouble(long pos, double v) {
         MemorySegment s = segmentAt(pos);
+        long o = offsetAt(pos);
         try {
             switch (kind) {
-                case K_F64 -> s.set(f64, pos, v);
-                case K_F32 -> s.set(f32, pos, (float) v);
-                case K_F16 -> s.set(l16, pos, Float.floatToFloat16((float) v));
-                case K_BOOL -> s.set(ValueLayout.JAVA_BYTE, pos, (byte) (v != 0 ? 1 : 0));
+                case K_F64 -> s.set(f64, o, v);
+                case K_F32 -> s.set(f32, o, (float) v);
+                case K_F16 -> s.set(l16, o, Float.floatToFloat16((float) v));
+                case K_BOOL -> s.set(ValueLayout.JAVA_BYTE, o, (byte) (v != 0 ? 1 : 0));
                 default -> writeLong(pos, (long) v);
             }
         } catch (IllegalStateException e) {
@@ -613,6 +717,36 @@ public final class PyBufferView implements AutoCloseable {
             throw new UnsupportedOperationException("the buffer's format is '" + format() + "' (itemsize " + itemsize
                     + "), not a " + n + "-byte integer");
         }
+    }
+
+    /** A layout no buffer can have: refused before any segment is made (the caller releases the buffer). */
+    private static void malformed(String why) {
+        throw new IllegalStateException("malformed buffer: " + why + "; refused (released, nothing read)");
+    }
+
+    /** Whether the product whose high and low words are given fits in a long. */
+    private static boolean fits(long high, long low) {
+        return high == (low >> 63);
+    }
+
+    private static long exactAdd(long a, long b, String what) {
+        long r = a + b;
+        if (((a ^ r) & (b ^ r)) < 0) malformed(what + " does not fit in a long");
+        return r;
+    }
+
+    /**
+     * {@code base + delta} as an unsigned address, refused as malformed if it wraps around the
+     * address space (below 0 or past 2^64): a layout that does is not memory, whatever it claims.
+     */
+    private static long address(long base, long delta) {
+        long r = base + delta;
+        int c = Long.compareUnsigned(r, base);
+        if (delta > 0 && c < 0 || delta < 0 && c > 0) {
+            malformed("address 0x" + Long.toHexString(base) + (delta < 0 ? " - " + -delta : " + " + delta)
+                    + " wraps around the address space");
+        }
+        return r;
     }
 
     private static boolean isC(long[] shape, long[] strides, long itemsize) {

@@ -318,6 +318,9 @@ public final class PyObject implements AutoCloseable, Convert.Handle {
      * confined to this thread. The caller owns the view and must close it to release the buffer.
      *
      * @throws PythonException (BufferError, TypeError) if the object cannot give such a buffer
+     * @throws IllegalStateException if the buffer it gives is malformed (negative or overflowing
+     *         shape, strides or len, {@code ndim > 64}, {@code len} not {@code itemsize * product(shape)},
+     *         a span that wraps around the address space): it is released and nothing is read
      */
     public PyBufferView getBuffer(BufferRequest request) {
         return PyBufferView.of(this, request, false);
@@ -326,6 +329,9 @@ public final class PyObject implements AutoCloseable, Convert.Handle {
     /**
      * Like {@link #getBuffer} but the view may be used and closed from any thread; closing it
      * costs a JVM-wide handshake (tens of microseconds), like closing an {@code Arena.ofShared()}.
+     *
+     * @throws PythonException (BufferError, TypeError) if the object cannot give such a buffer
+     * @throws IllegalStateException if the buffer it gives is malformed (see {@link #getBuffer})
      */
     public PyBufferView getBufferShared(BufferRequest request) {
         return PyBufferView.of(this, request, true);

@@ -133,6 +133,7 @@ public final class Exports {
      * {@link #free()} when the object (or, dynamic, the view) is gone.
      */
     record NativeInfo(long memory, long format, long shape, long strides, long suboffsets) {
+        // sizes cannot overflow: n is an int (array lengths), so 3 * 8 * n + format + 1 < 2^37
         static NativeInfo of(BufferSpec spec) {
             String f = spec.format();
             byte[] fmt = f == null ? new byte[0] : f.getBytes(StandardCharsets.US_ASCII);
@@ -269,6 +270,8 @@ public final class Exports {
             this.exporter = exporter;
             this.tracked = tracked;
             if (spec != null) {
+                // first: an unchecked spec whose size overflows a long throws before anything is pinned or allocated
+                this.vLen = spec.byteLength();
                 this.cContiguous = spec.isCContiguous();
                 this.fContiguous = spec.isFContiguous();
                 this.ownership = ownershipOf(spec.segment());
@@ -304,7 +307,6 @@ public final class Exports {
                 }
             }
             vBuf = s.segment().address() + s.offset();
-            vLen = s.byteLength();
             vItemsize = s.itemsize();
             vReadonly = s.isReadOnly() ? 1 : 0;
             vNdim = s.ndim();
@@ -388,12 +390,13 @@ public final class Exports {
             boolean hasSuboffsets = ni != null ? ni.suboffsets() != 0 : s.suboffsets() != null;
             String refusal = BufferRules.refusal(flags, s.isReadOnly(), cc, fc, hasSuboffsets);
             if (refusal != null) return bufferError(c, view, refusal);
+            long len = s.byteLength();              // throws (unchecked overflow) before anything is taken
             if (ni == null) ni = NativeInfo.of(s);  // a dynamic view's arrays, freed at its release
 
             Mem.putLong(view + PyBufferLayout.BUF, s.segment().address() + s.offset());
             Refcount.incref(self);
             Mem.putLong(view + PyBufferLayout.OBJ, self);
-            Mem.putLong(view + PyBufferLayout.LEN, s.byteLength());
+            Mem.putLong(view + PyBufferLayout.LEN, len);
             Mem.putLong(view + PyBufferLayout.ITEMSIZE, s.itemsize());
             Mem.putInt(view + PyBufferLayout.READONLY, s.isReadOnly() ? 1 : 0);
             boolean shape = BufferRules.giveShape(flags);

@@ -104,10 +104,10 @@ public final class PythonRunner {
                 try (PyObject has = py.eval("'" + HELPER + "' in __import__('sys').modules")) {
                     if (!has.asBoolean()) {
                         try (PyObject types = py.importModule("types");
-                             PyObject mod = types.getAttr("ModuleType").call(HELPER);
+                             PyObject mod = types.callMethod("ModuleType", HELPER);
                              PyObject builtins = py.importModule("builtins");
                              PyObject dict = mod.getAttr("__dict__")) {
-                            builtins.getAttr("exec").call(HELPER_SOURCE, dict).close();
+                            builtins.callMethod("exec", HELPER_SOURCE, dict).close();
                             modules.setItem(HELPER, mod);
                         }
                     }
@@ -133,7 +133,7 @@ public final class PythonRunner {
         Objects.requireNonNull(bindings, "bindings");
         try (PyObject h = helper(py); PyObject dictType = py.eval("dict"); PyObject ns = dictType.call()) {
             for (Map.Entry<String, ?> b : bindings.entrySet()) ns.setItem(b.getKey(), b.getValue());
-            return h.getAttr("run_snippet").call(snippet, ns);
+            return h.callMethod("run_snippet", snippet, ns);
         } catch (PythonException e) {
             throw failure("Python snippet raised " + e.pythonType(), e);
         }
@@ -146,7 +146,7 @@ public final class PythonRunner {
 
     /** Whether pytest can be imported by the embedded Python. */
     public static boolean hasPytest(CPython py) {
-        try (PyObject h = helper(py); PyObject r = h.getAttr("has_pytest").call()) {
+        try (PyObject h = helper(py); PyObject r = h.callMethod("has_pytest")) {
             return r.asBoolean();
         }
     }
@@ -176,7 +176,7 @@ public final class PythonRunner {
         try (PyObject h = helper(py); PyObject argList = py.eval("list")) {
             PyObject pyArgs = argList.call();
             for (String a : all) pyArgs.callMethod("append", a).close();
-            try (pyArgs; PyObject r = h.getAttr("run_pytest").call(pyArgs)) {
+            try (pyArgs; PyObject r = h.callMethod("run_pytest", pyArgs)) {
                 List<String> failures = new ArrayList<>();
                 try (PyObject f = r.getItem(4L)) {
                     for (long i = 0, n = f.length(); i < n; i++) {
