@@ -251,7 +251,7 @@ public final class Exports {
 
         /**
          * @param tracked whether Python reports each release (a type with bf_releasebuffer):
-         *                required for dynamic exporters and for memory in a caller's closeable arena
+         *                required for dynamic exporters and for memory the caller frees ({@link MemoryOwner})
          */
         public State(BufferSpec spec, BufferExporter exporter, boolean tracked) {
             this.spec = spec;

@@ -93,9 +93,4 @@ public final class MemoryOwner {
     void release() {
         if (arena != null) arena.unpin();
     }
-
-    /** What a refusal says about this memory. */
-    String describe() {
-        return arena != null ? "memory of CPython.arena()" : "memory the caller frees (" + scope + ")";
-    }
 }

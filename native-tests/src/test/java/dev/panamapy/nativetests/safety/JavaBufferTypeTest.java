@@ -187,11 +187,16 @@ class JavaBufferTypeTest {
         py.exec("t_w = memoryview(t_tracked)\nt_other = memoryview(bytearray(4))");
         PythonException e = raises("type(t_tracked).__release_buffer__(t_tracked, t_other)");
         assertTrue(e.is("ValueError"), e.getMessage());
-        py.exec("t_s = t_w[1:]");
+        py.exec("t_s = t_w[1:]\ntype(t_tracked).__release_buffer__(t_tracked, t_w)");
+        assertEquals(1, tracked.exportCount(), "the slice still holds the view");
+        assertEquals("[11, 12, 13]", str("t_s.tolist()"));
+        py.exec("t_s.release()");
+        assertEquals(0, tracked.exportCount());
+        py.exec("t_w = memoryview(t_tracked)\nt_p = pickle.PickleBuffer(t_w)");      // an export of t_w itself
         PythonException busy = raises("type(t_tracked).__release_buffer__(t_tracked, t_w)");
         assertTrue(busy.is("BufferError"), "a memoryview with exports of its own stays: " + busy.getMessage());
         assertEquals(1, tracked.exportCount());
-        py.exec("t_s.release()\nt_w.release()");
+        py.exec("del t_p\nt_w.release()");
         assertEquals(0, tracked.exportCount());
     }
 
