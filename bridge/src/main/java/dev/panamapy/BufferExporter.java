@@ -8,6 +8,12 @@ package dev.panamapy;
  * <p>Both methods are called with the GIL held, on the Python thread that takes or releases
  * the view; they may call into Python. A view's native format, shape and strides stay valid
  * until its release.
+ *
+ * <p><b>Memory.</b> The memory of each view handed out is kept until the Python object is gone,
+ * not only until {@link #releaseBuffer}: memory of {@code CPython.arena()} stays allocated (its
+ * arena pinned by the object), other memory stays reachable; see {@link JavaBuffer} for what the
+ * bridge can and cannot keep. Hand out views of a bounded set of memory, or export a new
+ * {@link JavaBuffer} for new memory.
  */
 public interface BufferExporter {
 

@@ -233,9 +233,13 @@ public final class CPython implements AutoCloseable {
      * view still holds the Python object and the object the memory, so the memory stays valid;
      * in exchange the count of live views is unknown ({@link JavaBuffer#exportCount()},
      * {@code onRelease} and {@code awaitReleased} are unsupported) and the memory must be
-     * memory the bridge can keep alive: from {@link #arena()}, an auto arena, or the global one.
+     * memory the bridge frees: from {@link #arena()}.
      *
-     * @throws IllegalArgumentException for memory in a confined or shared arena of the caller's
+     * @throws IllegalArgumentException for any other memory (an arena of the caller's,
+     *         {@code Arena.ofAuto()}, {@code Arena.global()}, a ByteBuffer, a raw address: the
+     *         bridge cannot prove that anything keeps it; see {@link JavaBuffer}), or if an
+     *         element of the spec lies outside its segment
+     * @throws IllegalStateException    if the segment's arena is already closed, or CPython is
      */
     public JavaBuffer exportUntracked(BufferSpec spec) {
         Objects.requireNonNull(spec, "spec");
@@ -244,7 +248,13 @@ public final class CPython implements AutoCloseable {
 
     /**
      * Exports a dynamic exporter: it is asked for a view on each {@code getbuffer} and told of
-     * each release.
+     * each release. The memory of every view it hands out is kept for as long as the Python
+     * object lives (see {@link JavaBuffer}): {@link #arena()} memory stays allocated until then
+     * even if the arena is closed, so an exporter that hands out views of ever new memory keeps
+     * all of it until Python lets go of the object. {@link JavaBuffer#close()} refuses while
+     * views of memory other than {@link #arena()}'s are live.
+     *
+     * @throws IllegalStateException if CPython is closed
      */
     public JavaBuffer export(BufferExporter exporter) {
         Objects.requireNonNull(exporter, "exporter");
@@ -253,9 +263,12 @@ public final class CPython implements AutoCloseable {
 
     /**
      * A new arena whose memory Python may keep using after Java is done with it: closing the
-     * arena frees its memory only once no {@link JavaBuffer} over it is alive in Python any more
-     * (the last numpy array over it was collected). Until then {@code close()} only marks it.
-     * Allocate from it what you export when you cannot know when Python lets go.
+     * arena frees its memory only once no {@link JavaBuffer} that exported it (statically, or
+     * through a {@link BufferExporter} view) is alive in Python any more (the last numpy array
+     * over it was collected). Until then {@code close()} only marks it; the memory is freed
+     * exactly once. The only memory {@link #exportUntracked} accepts, and the only memory whose
+     * {@link JavaBuffer} may be closed while views live. Allocate from it what you export when
+     * you cannot know when Python lets go. Thread-safe, like a shared arena.
      */
     public Arena arena() {
         return Exports.newSharingArena();

@@ -14,19 +14,40 @@ import java.util.function.IntConsumer;
  * and any PEP 3118 consumer then read (and, unless read-only, write) the memory in place.
  *
  * <p><b>Lifetime.</b> Every view Python takes holds the Python object, and the Python object
- * holds the segment, so memory behind a live view is never freed by the bridge:
+ * keeps the memory of every view it handed out (a static spec's from the start, a dynamic
+ * {@link BufferExporter}'s from its first view of it) until the object itself is gone, not only
+ * until the last view is released: a consumer may keep the object and a raw pointer after
+ * releasing its view (numpy before 1.22.4 did so in {@code frombuffer}). What "keeps" can mean
+ * depends on who frees the memory, which the bridge decides only from what it can prove:
  * <ul>
- *   <li>memory from {@link CPython#arena()} is freed only after the arena is closed and the last
- *       Python object over it is gone, in whichever order that happens;</li>
- *   <li>an {@code Arena.ofAuto()} segment or a direct ByteBuffer stays reachable while exported;</li>
- *   <li>for memory in your own confined or shared arena, {@link #close()} refuses (naming the
- *       live views) while Python still holds views, and a view taken after you closed that
- *       arena raises {@code BufferError} in Python. Closing such an arena while Python holds a
- *       view is a bug the bridge cannot prevent.</li>
+ *   <li><b>{@link CPython#arena()}</b>: the bridge frees it. Its memory is freed when the arena
+ *       is closed and the last Python object that exported it is gone, in whichever order, and
+ *       exactly once. {@link #close()} works while views live; {@link CPython#exportUntracked}
+ *       accepts it. Use it when you cannot know when Python lets go.</li>
+ *   <li><b>Everything else is your memory</b>: your own confined or shared arena,
+ *       {@code Arena.ofAuto()}, {@code Arena.global()}, a direct {@code ByteBuffer} through
+ *       {@code MemorySegment.ofBuffer}, {@code MemorySegment.ofAddress(p).reinterpret(n)}. The
+ *       bridge cannot tell these apart (no public JDK API tells an automatic scope from one that
+ *       {@code close()} ends, and raw addresses share the global arena's scope), so it promises
+ *       nothing about them: {@link #close()} refuses (naming the live views) while Python holds
+ *       a view, a view requested after the segment's scope is closed raises {@code BufferError},
+ *       and {@link CPython#exportUntracked} refuses such memory. The export keeps the segment
+ *       and its scope reachable while the Python object lives, which by the JDK's rules keeps
+ *       {@code Arena.ofAuto()} and {@code ofBuffer} memory allocated. Freeing it yourself
+ *       (closing the arena, freeing the address or buffer) while Python holds a view, or while
+ *       a consumer that released its view early still holds the object, is a use-after-free
+ *       the bridge cannot prevent.</li>
  * </ul>
  *
  * <p>{@link #close()} stops new exports and drops Java's reference; existing views stay valid.
  * Any thread may use this handle; methods take the GIL where they need it.
+ *
+ * <p><b>Python cannot tamper with it.</b> The object's type cannot be changed
+ * ({@code obj.__class__ = ...} is a TypeError), nor can Python create instances, copy or pickle
+ * them; from CPython 3.10 on the types are immutable. On 3.9, whose heap types cannot be made
+ * immutable, Python can still set attributes of the types (which changes only Python-level
+ * behaviour: the buffer slots have no Python names before 3.12), and an instance made by a
+ * replaced {@code __new__} has no Java state: every view of it is a {@code BufferError}.
  */
 public final class JavaBuffer implements AutoCloseable, Convert.Handle {
 
@@ -131,11 +152,11 @@ public final class JavaBuffer implements AutoCloseable, Convert.Handle {
 
     /**
      * No new views from now on, and Java's reference to the Python object is dropped; views
-     * already taken stay valid, and the memory with them.
+     * already taken stay valid, and the memory with them. Takes the GIL.
      *
-     * @throws IllegalStateException if views are live over memory in an arena the caller
-     *         closes (a confined or shared arena of their own): the message names them; nothing
-     *         is changed, so close again once Python released them
+     * @throws IllegalStateException if views are live over memory the caller frees (anything
+     *         but {@link CPython#arena()} memory, see the class comment): the message names
+     *         them; nothing is changed, so close again once Python released them
      */
     @Override
     public void close() {

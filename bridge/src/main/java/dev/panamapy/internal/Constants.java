@@ -53,7 +53,7 @@ public final class Constants {
             javaException = PyErr_NewException(a.allocateFrom("panamapy.JavaException"), Mem.ptr(excRuntimeError),
                     MemorySegment.NULL).address();
         }
-        types = Types.create(this);
+        types = Types.create(this, interp.installation().minor());
     }
 
     static Constants load(Interpreter interp) { return new Constants(interp); }

@@ -12,10 +12,10 @@ import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.WeakHashMap;
+import java.util.function.Predicate;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.IntConsumer;
 
@@ -40,12 +40,12 @@ public final class Exports {
     private static volatile State[] table = new State[64];
     private static int[] free = new int[64];       // guarded by Exports.class
     private static int freeTop;                    // guarded by Exports.class
-    private static int next;                       // guarded by Exports.class
+    private static int next = 1;                   // guarded by Exports.class; handle 0 is never used, so an
+                                                   // object Python made without Java (3.9 only, see Types) has no state
     private static final AtomicLong LIVE_EXPORTERS = new AtomicLong();
     // changed only under the GIL (so no atomics on the hot path); read them under the GIL too
     private static long liveViews;
     private static long totalExports;
-    private static final Map<MemorySegment.Scope, SharingArena> SHARING = new WeakHashMap<>();
 
     public static long liveExporters() { return LIVE_EXPORTERS.get(); }
     /** Live tracked views. Read under the GIL for an exact figure. */
@@ -53,15 +53,9 @@ public final class Exports {
     /** Views handed out since start. Read under the GIL for an exact figure. */
     public static long totalExports() { return totalExports; }
 
-    /** A new arena that defers freeing until no export pins it. */
+    /** A new arena that defers freeing until no export pins it; see {@link MemoryOwner}. */
     public static Arena newSharingArena() {
-        SharingArena a = new SharingArena();
-        synchronized (SHARING) { SHARING.put(a.scope(), a); }
-        return a;
-    }
-
-    static void sharingArenaFreed(SharingArena a) {
-        synchronized (SHARING) { SHARING.remove(a.scope()); }
+        return MemoryOwner.newSharingArena();
     }
 
     static synchronized long register(State s) {
@@ -102,26 +96,6 @@ public final class Exports {
     static State get(long handle) {
         State[] t = table;
         return handle >= 0 && handle < t.length ? t[(int) handle] : null;
-    }
-
-    /** How the memory behind a segment is owned, which decides what close() may do. */
-    enum Ownership {
-        /** a {@link SharingArena}: freed after the last export. */
-        SHARING,
-        /** collected or never freed (auto arena, global, a direct ByteBuffer): kept reachable by the export. */
-        COLLECTED,
-        /** someone's confined or shared arena, closed when they say. */
-        CLOSEABLE
-    }
-
-    static Ownership ownershipOf(MemorySegment segment) {
-        synchronized (SHARING) {
-            if (SHARING.containsKey(segment.scope())) return Ownership.SHARING;
-        }
-        String kind = segment.scope().getClass().getSimpleName();
-        // the JDK's session classes: GlobalSession, ImplicitSession (auto), ConfinedSession, SharedSession
-        if (kind.contains("Global") || kind.contains("Implicit") || kind.contains("Heap")) return Ownership.COLLECTED;
-        return Ownership.CLOSEABLE;
     }
 
     // ---- the native form of a view ------------------------------------------------------------
@@ -209,12 +183,13 @@ public final class Exports {
             return spec;
         }
 
-        List<String> describe() {
+        /** The live views (of a dynamic export: those whose spec matches), for messages. */
+        List<String> describe(Predicate<BufferSpec> which) {
             java.util.Map<Long, String> names = new java.util.HashMap<>();
             for (Thread t : Thread.getAllStackTraces().keySet()) names.put(t.threadId(), t.getName());
             List<String> out = new ArrayList<>();
             for (int i = 0; i < threadIds.length; i++) {
-                if (threadIds[i] != 0) {
+                if (threadIds[i] != 0 && (specs == null || specs[i] == null || which.test(specs[i]))) {
                     out.add("view #" + (i + 1) + " (" + BufferRequest.describe(flags[i]) + ", taken on thread '"
                             + names.getOrDefault(threadIds[i], "#" + threadIds[i]) + "')");
                 }
@@ -235,17 +210,31 @@ public final class Exports {
         }
     }
 
+    private static final String FREED = "the memory behind this JavaBuffer was freed (its arena is closed)";
+
     /** Longest a waiter sleeps before it looks at the count again. */
     private static final long WAIT_SLICE_MS = 5;
 
-    /** The Java side of one {@code panamapy.JavaBuffer}. */
+    /**
+     * The Java side of one {@code panamapy.JavaBuffer}.
+     *
+     * <p><b>Memory.</b> Every memory owner ({@link MemoryOwner}) this object handed out a view of
+     * is retained until the object is deallocated, not only until that view is released: a
+     * consumer may keep the object and a raw pointer after releasing its view (numpy before
+     * 1.22.4 did so in {@code frombuffer}). A static export retains its spec's owner from its
+     * creation; a dynamic one each owner at its first view of it.
+     */
     public static final class State {
         private final BufferSpec spec;            // static exports
         private final BufferExporter exporter;    // dynamic exports
         private final NativeInfo info;            // static exports
         private final boolean cContiguous, fContiguous;
-        private final Ownership ownership;
-        private final SharingArena pinned;
+        private final MemoryOwner owner;          // static exports: retained from creation to deallocation
+        private final MemorySegment.Scope callerScope;   // static exports over the caller's memory, else null
+        // dynamic exports, under the GIL: each owner retained at its first view, released at deallocation
+        private Map<MemorySegment.Scope, MemoryOwner> retained;
+        private MemoryOwner lastRetained;
+        private int pruneAt = 16;
         private final Views views = new Views();
         private int exports;                      // under the GIL (exportCount() takes it to read)
         private long totalExports;                // under the GIL
@@ -263,7 +252,7 @@ public final class Exports {
 
         /**
          * @param tracked whether Python reports each release (a type with bf_releasebuffer):
-         *                required for dynamic exporters and for memory in a caller's closeable arena
+         *                required for dynamic exporters and for memory the caller frees ({@link MemoryOwner})
          */
         public State(BufferSpec spec, BufferExporter exporter, boolean tracked) {
             this.spec = spec;
@@ -274,26 +263,33 @@ public final class Exports {
                 this.vLen = spec.byteLength();
                 this.cContiguous = spec.isCContiguous();
                 this.fContiguous = spec.isFContiguous();
-                this.ownership = ownershipOf(spec.segment());
-                if (!tracked && ownership == Ownership.CLOSEABLE) {
-                    throw new IllegalArgumentException("an untracked export cannot guard memory in an arena the caller "
-                            + "closes (" + spec.segment().scope() + "): allocate it from CPython.arena() or Arena.ofAuto(), "
-                            + "or use CPython.export(spec), which counts views and refuses close() while they live");
+                MemoryOwner o = MemoryOwner.of(spec.segment());
+                if (!tracked && !o.bridgeFrees()) {
+                    throw new IllegalArgumentException("an untracked export needs memory the bridge frees: allocate it "
+                            + "from CPython.arena(). The bridge cannot tell who frees this segment's memory (memory of "
+                            + "a confined or shared arena, Arena.ofAuto(), Arena.global(), a ByteBuffer or "
+                            + "MemorySegment.ofAddress(..).reinterpret(..) all look alike to it), so without counting "
+                            + "views it cannot keep it valid; or use CPython.export(spec), which counts them and "
+                            + "refuses close() while they live");
                 }
-                SharingArena a = null;
-                if (ownership == Ownership.SHARING) {
-                    synchronized (SHARING) { a = SHARING.get(spec.segment().scope()); }
-                    if (a != null) a.pin();           // throws if its memory is gone already
+                o.retain();                         // throws if the memory is gone already
+                NativeInfo ni;
+                try {
+                    ni = NativeInfo.of(spec);       // freed in deallocated()
+                } catch (RuntimeException | Error e) {
+                    o.release();
+                    throw e;
                 }
-                this.pinned = a;
-                this.info = NativeInfo.of(spec);   // last: freed in deallocated()
+                this.owner = o;
+                this.callerScope = o.bridgeFrees() ? null : o.scope();
+                this.info = ni;
                 precompute(spec, info);
             } else {
                 if (!tracked) throw new IllegalArgumentException("a dynamic BufferExporter is always tracked");
                 this.info = null;
                 this.cContiguous = this.fContiguous = false;
-                this.ownership = Ownership.CLOSEABLE;
-                this.pinned = null;
+                this.owner = null;
+                this.callerScope = null;
             }
         }
 
@@ -330,10 +326,42 @@ public final class Exports {
          * Returns a description of the live views, or null. Requires the GIL.
          */
         public String liveViewsBlockingClose() {
-            if (exports == 0 || ownership != Ownership.CLOSEABLE) return null;
-            List<String> names = views.describe();
-            return names.size() + " live view(s) of memory owned by an arena that Java will close: "
+            if (exports == 0 || (exporter == null && callerScope == null)) return null;
+            List<String> names = views.describe(s -> !bridgeFrees(s.segment().scope()));
+            if (names.isEmpty()) return null;       // dynamic: every live view is of CPython.arena() memory
+            return names.size() + " live view(s) of memory that the caller frees (not from CPython.arena()): "
                     + String.join("; ", names);
+        }
+
+        /** Whether this dynamic export retained the scope as memory the bridge frees. Requires the GIL. */
+        private boolean bridgeFrees(MemorySegment.Scope scope) {
+            MemoryOwner o = retained == null ? null : retained.get(scope);
+            return o != null && o.bridgeFrees();
+        }
+
+        /**
+         * Retains the owner of a dynamic view's memory until deallocation, once per owner; the
+         * caller's scopes that are closed by now are dropped now and then. Requires the GIL.
+         *
+         * @throws IllegalStateException if the memory is freed already
+         */
+        private MemoryOwner retain(MemorySegment segment) {
+            MemorySegment.Scope scope = segment.scope();
+            MemoryOwner o = lastRetained;
+            if (o != null && o.scope() == scope) return o;
+            if (retained == null) retained = new HashMap<>();
+            o = retained.get(scope);
+            if (o == null) {
+                o = MemoryOwner.of(segment);
+                o.retain();
+                if (retained.size() >= pruneAt) {
+                    retained.values().removeIf(r -> !r.bridgeFrees() && !r.scope().isAlive());
+                    pruneAt = Math.max(16, 2 * retained.size());
+                }
+                retained.put(scope, o);
+            }
+            lastRetained = o;
+            return o;
         }
 
         /**
@@ -343,7 +371,7 @@ public final class Exports {
          */
         int getBuffer(Constants c, long self, long view, int flags) {
             if (exporter == null && (flags >>> 9) == 0 && (accepted[flags >>> 6] & (1L << flags)) != 0 && !closed
-                    && (ownership != Ownership.CLOSEABLE || spec.segment().scope().isAlive())) {
+                    && (callerScope == null || callerScope.isAlive())) {
                 // the common case: a static spec and a request it accepts
                 boolean shape = BufferRules.giveShape(flags);
                 Mem.putLong(view + PyBufferLayout.BUF, vBuf);
@@ -382,8 +410,8 @@ public final class Exports {
                 cc = cContiguous;
                 fc = fContiguous;
             }
-            if ((exporter != null || ownership == Ownership.CLOSEABLE) && !s.segment().scope().isAlive()) {
-                return bufferError(c, view, "the memory behind this JavaBuffer was freed (its arena is closed)");
+            if (exporter == null && callerScope != null && !callerScope.isAlive()) {
+                return bufferError(c, view, FREED);
             }
             int refused = s.refusedFlags();
             if (refused != 0 && (flags & refused) == refused) return bufferError(c, view, s.refusalMessage());
@@ -391,7 +419,17 @@ public final class Exports {
             String refusal = BufferRules.refusal(flags, s.isReadOnly(), cc, fc, hasSuboffsets);
             if (refusal != null) return bufferError(c, view, refusal);
             long len = s.byteLength();              // throws (unchecked overflow) before anything is taken
-            if (ni == null) ni = NativeInfo.of(s);  // a dynamic view's arrays, freed at its release
+            if (exporter != null) {
+                // kept until this object is deallocated; a sharing arena stays pinned, so it stays alive
+                MemoryOwner o;
+                try {
+                    o = retain(s.segment());
+                } catch (IllegalStateException e) {
+                    return bufferError(c, view, FREED);
+                }
+                if (!o.bridgeFrees() && !o.scope().isAlive()) return bufferError(c, view, FREED);
+                ni = NativeInfo.of(s);              // a dynamic view's arrays, freed at its release
+            }
 
             Mem.putLong(view + PyBufferLayout.BUF, s.segment().address() + s.offset());
             Refcount.incref(self);
@@ -455,13 +493,21 @@ public final class Exports {
             if (left == 0) wake();
         }
 
-        /** The Python object is being deallocated: every view is gone. Requires the GIL. */
+        /**
+         * The Python object is being deallocated: every view is gone, and with it the last way
+         * Python could reach the memory. Releases every owner it retained. Requires the GIL.
+         */
         void deallocated() {
             if (deallocated) return;
             deallocated = true;
             closed = true;
             if (info != null) info.free();
-            if (pinned != null) pinned.unpin();
+            if (owner != null) owner.release();
+            if (retained != null) {
+                for (MemoryOwner o : retained.values()) o.release();
+                retained = null;
+            }
+            lastRetained = null;
             wake();
         }
 

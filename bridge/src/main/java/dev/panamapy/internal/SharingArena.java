@@ -4,9 +4,11 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
- * An arena whose memory outlives its {@code close()} for as long as Python holds buffers over
- * it: every live {@code panamapy.JavaBuffer} over its memory pins it, and the memory is freed
- * when it is closed and no longer pinned, whichever comes last.
+ * The arena of {@code CPython.arena()}: its memory outlives its {@code close()} for as long as
+ * Python can reach it. Every live {@code panamapy.JavaBuffer} that exported its memory pins it
+ * (a static export from its creation, a dynamic one from its first view of it) until that
+ * Python object is deallocated, and the memory is freed, exactly once, when the arena is closed
+ * and no longer pinned, whichever comes last. See {@link MemoryOwner}.
  */
 final class SharingArena implements Arena {
     private final Arena delegate = Arena.ofShared();
@@ -46,6 +48,7 @@ final class SharingArena implements Arena {
     void unpin() {
         boolean freeNow;
         synchronized (this) {
+            if (pins <= 0) throw new IllegalStateException("unpinned more often than pinned");
             pins--;
             freeNow = pins == 0 && closeRequested && !freed;
             if (freeNow) freed = true;
@@ -58,6 +61,6 @@ final class SharingArena implements Arena {
 
     private void free() {
         delegate.close();
-        Exports.sharingArenaFreed(this);
+        MemoryOwner.forget(this);
     }
 }

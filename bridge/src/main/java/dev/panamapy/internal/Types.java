@@ -11,41 +11,67 @@ import static dev.panamapy.bindings.Python_h.*;
 /**
  * Creates the {@code panamapy} module and its heap types with {@code PyType_FromSpec}, their
  * slots pointing at the {@link Upcalls} stubs. {@code panamapy.JavaBuffer} instances are
- * {@code PyObject} header + one 8-byte handle into {@link Exports}; Python cannot create them
- * ({@code tp_new} raises TypeError), Java makes them with {@code PyType_GenericAlloc}.
+ * {@code PyObject} header + one 8-byte handle into {@link Exports} (+ 8 bytes of padding, below);
+ * Python cannot create them ({@code tp_new} raises TypeError), Java makes them with
+ * {@code PyType_GenericAlloc}.
+ *
+ * <p><b>Three types, all named {@code panamapy.JavaBuffer}.</b> The base (the module's
+ * {@code JavaBuffer}, what {@code isinstance} checks) holds the slots every export shares and is
+ * never instantiated. Instances are of one of its two subclasses: untracked (no release upcall:
+ * a view's {@code obj} reference alone keeps the memory alive, one upcall per view saved) or
+ * tracked (adds {@code bf_releasebuffer} to count views; the default).
+ *
+ * <p><b>Python cannot change an instance's type or the types.</b> Which type an object has
+ * decides whether its releases reach Java; were {@code obj.__class__} reassigned, views would
+ * be counted wrongly forever. So all three types are immutable from 3.10 on
+ * ({@code Py_TPFLAGS_IMMUTABLETYPE}: no attribute assignment, no {@code __class__} or
+ * {@code __bases__} assignment, TypeError). On 3.9, which lacks that flag, the layouts refuse
+ * {@code __class__} assignment instead: CPython allows it only between types whose instance
+ * layouts it can prove equal, and the two instance types are each 8 bytes larger than their
+ * base (so neither is layout-compatible with the base, with each other, or with a Python
+ * subclass of the base, which is all Python can subclass). That costs nothing per view.
  */
 public final class Types {
-    /** panamapy.JavaBuffer: bf_getbuffer only, no release upcall (owned; lives until finalization). */
+    /** Py_TPFLAGS_IMMUTABLETYPE (CPython 3.10+; not in the 3.9-era bindings' constants). */
+    static final long TPFLAGS_IMMUTABLETYPE = 1L << 8;
+    /** The base panamapy.JavaBuffer: the shared slots; never instantiated (owned; lives until finalization). */
+    public final long baseJavaBuffer;
+    /** panamapy.JavaBuffer for untracked exports: bf_getbuffer only, no release upcall (owned). */
     public final long javaBuffer;
-    /** Its subclass, also named panamapy.JavaBuffer, adding bf_releasebuffer to count views. */
+    /** panamapy.JavaBuffer for tracked exports, adding bf_releasebuffer to count views (owned). */
     public final long trackedJavaBuffer;
     /** the panamapy module (owned). */
     public final long module;
 
-    private Types(long javaBuffer, long trackedJavaBuffer, long module) {
+    private Types(long baseJavaBuffer, long javaBuffer, long trackedJavaBuffer, long module) {
+        this.baseJavaBuffer = baseJavaBuffer;
         this.javaBuffer = javaBuffer;
         this.trackedJavaBuffer = trackedJavaBuffer;
         this.module = module;
     }
 
-    static Types create(Constants c) {
+    /** @param minor the running CPython's minor version (3.minor) */
+    static Types create(Constants c, int minor) {
         Upcalls.c = c;
         Arena forever = Arena.global();       // CPython < 3.12 keeps pointing at the spec's name
-        // The base type has no release slot: a view's obj reference alone keeps the memory alive,
-        // which saves one upcall per view. The subclass adds bf_releasebuffer for exports that
-        // count their views (the default).
-        long type = makeType(forever, "panamapy.JavaBuffer", Upcalls.HANDLE_OFFSET + 8,
+        long immutable = minor >= 10 ? TPFLAGS_IMMUTABLETYPE : 0;
+        long base = makeType(forever, "panamapy.JavaBuffer", Upcalls.HANDLE_OFFSET + 8,
                 "Java memory exported to Python (PEP 3118). Made by Java: CPython.export(...).",
                 new int[]{Py_bf_getbuffer(), Py_tp_dealloc(), Py_tp_new(), Py_tp_repr()},
                 new MemorySegment[]{Upcalls.GETBUFFER, Upcalls.DEALLOC, Upcalls.TP_NEW, Upcalls.REPR},
-                0, Py_TPFLAGS_BASETYPE());
-        long tracked = makeType(forever, "panamapy.JavaBuffer", Upcalls.HANDLE_OFFSET + 8,
+                0, Py_TPFLAGS_BASETYPE() | immutable);
+        // + 8: a layout of their own (see the class comment); the handle stays at HANDLE_OFFSET
+        long type = makeType(forever, "panamapy.JavaBuffer", Upcalls.HANDLE_OFFSET + 16,
+                "Java memory exported to Python (PEP 3118). Made by Java: CPython.export(...).",
+                new int[]{Py_tp_new()}, new MemorySegment[]{Upcalls.TP_NEW}, base, immutable);
+        long tracked = makeType(forever, "panamapy.JavaBuffer", Upcalls.HANDLE_OFFSET + 16,
                 "Java memory exported to Python (PEP 3118), with each release reported to Java.",
-                new int[]{Py_bf_releasebuffer()}, new MemorySegment[]{Upcalls.RELEASEBUFFER}, type, 0);
+                new int[]{Py_bf_releasebuffer(), Py_tp_new()}, new MemorySegment[]{Upcalls.RELEASEBUFFER, Upcalls.TP_NEW},
+                base, immutable);
         long module;
         try (Arena a = Arena.ofConfined()) {
             module = Errors.check(c, PyModule_New(a.allocateFrom("panamapy")));
-            Errors.checkInt(c, PyObject_SetAttrString(Mem.ptr(module), a.allocateFrom("JavaBuffer"), Mem.ptr(type)));
+            Errors.checkInt(c, PyObject_SetAttrString(Mem.ptr(module), a.allocateFrom("JavaBuffer"), Mem.ptr(base)));
             Errors.checkInt(c, PyObject_SetAttrString(Mem.ptr(module), a.allocateFrom("JavaException"),
                     Mem.ptr(c.javaException)));
             MemorySegment doc = PyUnicode_FromString(a.allocateFrom(
@@ -55,7 +81,7 @@ public final class Types {
             MemorySegment modules = PyImport_GetModuleDict();     // borrowed
             Errors.checkInt(c, PyDict_SetItemString(modules, a.allocateFrom("panamapy"), Mem.ptr(module)));
         }
-        return new Types(type, tracked, module);
+        return new Types(base, type, tracked, module);
     }
 
     private static long makeType(Arena forever, String name, long basicsize, String doc, int[] slotIds,

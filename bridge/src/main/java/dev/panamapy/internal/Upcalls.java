@@ -32,7 +32,10 @@ final class Upcalls {
     static int getbuffer(long self, long view, int flags) {
         try {
             Exports.State s = Exports.get(handleOf(self));
-            if (s == null) throw new IllegalStateException("JavaBuffer has no Java state (already deallocated?)");
+            if (s == null) {
+                throw new IllegalStateException("this panamapy.JavaBuffer has no Java state: only CPython.export(...) "
+                        + "makes working ones");
+            }
             return s.getBuffer(c, self, view, flags);
         } catch (Throwable t) {
             return UpcallBarrier.bufferFailure(c, t, view);
@@ -65,7 +68,16 @@ final class Upcalls {
         try {
             // heap type instances own a reference to their type (CPython >= 3.8)
             long type = Convert.typeOf(self);
-            PyObject_Free(Mem.ptr(self));
+            if (type == c.types.javaBuffer || type == c.types.trackedJavaBuffer) {
+                PyObject_Free(Mem.ptr(self));
+            } else {
+                // an instance of a Python subclass (subtype_dealloc called us as the base's dealloc),
+                // which only CPython 3.9 lets Python make, by replacing JavaBuffer.__new__: it may be
+                // a GC object, which only its own tp_free frees correctly
+                MemorySegment free = PyType_GetSlot(Mem.ptr(type), Py_tp_free());
+                if (free.address() == 0) PyObject_Free(Mem.ptr(self));
+                else CALL_FREE.invokeExact(free, self);
+            }
             Py_DecRef(Mem.ptr(type));                             // the instance's own reference
         } catch (Throwable t) {
             UpcallBarrier.voidFailure("tp_dealloc (free)", t);
@@ -113,6 +125,10 @@ final class Upcalls {
     }
 
     // ---- stubs ----------------------------------------------------------------------------------
+
+    /** void (*freefunc)(void *): calls a type's tp_free. */
+    private static final java.lang.invoke.MethodHandle CALL_FREE =
+            Linker.nativeLinker().downcallHandle(FunctionDescriptor.ofVoid(JAVA_LONG));
 
     static final MemorySegment GETBUFFER = stub("getbuffer", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT));
     static final MemorySegment RELEASEBUFFER = stub("releasebuffer", FunctionDescriptor.ofVoid(JAVA_LONG, JAVA_LONG));

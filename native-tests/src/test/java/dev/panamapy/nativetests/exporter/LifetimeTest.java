@@ -103,14 +103,18 @@ class LifetimeTest {
 
     // ---- (b) Arena.ofAuto() ---------------------------------------------------------------------
 
-    /** Exports 4096 longs from an auto arena; the only strong path to the segment is the export. */
+    /**
+     * Exports 4096 longs from an auto arena; the only strong path to the segment is the export.
+     * Auto-arena memory is the caller's (the bridge cannot prove what keeps it): close() refuses
+     * while the view lives, so Java drops its handle unclosed, as a caller who lets go would.
+     */
     private WeakReference<MemorySegment> exportAutoSegmentAsView() {
         MemorySegment seg = Arena.ofAuto().allocate(JAVA_LONG, 4096);
         fillLongs(seg, 7);
-        try (JavaBuffer buf = py.export(BufferSpec.of(seg, "q"))) {
-            py.setGlobal("t_buf", buf);
-            py.exec("t_m = memoryview(t_buf)\ndel t_buf");
-        }
+        JavaBuffer buf = py.export(BufferSpec.of(seg, "q"));
+        py.setGlobal("t_buf", buf);
+        py.exec("t_m = memoryview(t_buf)\ndel t_buf");
+        assertThrows(IllegalStateException.class, buf::close, "the caller's memory: close() refuses while a view lives");
         return new WeakReference<>(seg);
     }
 
@@ -130,8 +134,9 @@ class LifetimeTest {
         py.exec("t_m.release()\ndel t_m\ngc.collect()");
         long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
         while (ref.get() != null && System.nanoTime() < deadline) {
-            System.gc();
+            System.gc();                        // the Cleaner drops the unclosed handle's reference
             Thread.sleep(10);
+            py.exec("pass");
         }
         assertNull(ref.get(), "no export left: the segment is garbage");
     }
