@@ -2,6 +2,7 @@ package dev.panamapy;
 
 import dev.panamapy.internal.Convert;
 import dev.panamapy.internal.Exports;
+import dev.panamapy.internal.Handoff;
 import dev.panamapy.internal.Interpreter;
 
 import java.time.Duration;
@@ -131,7 +132,9 @@ public final class JavaBuffer implements AutoCloseable, Convert.Handle {
 
     /**
      * No new views from now on, and Java's reference to the Python object is dropped; views
-     * already taken stay valid, and the memory with them.
+     * already taken stay valid, and the memory with them. Idempotent. Takes the GIL; on a
+     * virtual thread (which may not take it) the work is done on a platform thread the bridge
+     * keeps, and this returns once it is done.
      *
      * @throws IllegalStateException if views are live over memory in an arena the caller
      *         closes (a confined or shared arena of their own): the message names them; nothing
@@ -139,6 +142,11 @@ public final class JavaBuffer implements AutoCloseable, Convert.Handle {
      */
     @Override
     public void close() {
+        if (object.isClosed() || py.isClosed()) return;
+        Handoff.run(this::closeWithGil);        // virtual threads: on a platform thread, waited for
+    }
+
+    private void closeWithGil() {
         if (object.isClosed() || py.isClosed()) return;
         int g = py.interp.enter();
         try {
