@@ -56,6 +56,17 @@ public final class Text {
         }
     }
 
+    /**
+     * Per-thread native scratch memory for the common conversions, so that they allocate no
+     * arena: used only between two C calls that run no Python code, so never by two
+     * conversions at once on one thread (virtual threads never convert: they may not hold the GIL).
+     */
+    private static final int SCRATCH_BYTES = 1024;
+    private static final ThreadLocal<MemorySegment> SCRATCH =
+            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(SCRATCH_BYTES, 8));
+
+    private static MemorySegment scratch() { return SCRATCH.get(); }
+
     // ---- Python to Java -------------------------------------------------------------------------
 
     /**
@@ -66,13 +77,11 @@ public final class Text {
      *         no error is left pending either way
      */
     public static String toJava(Constants c, MemorySegment str) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment size = a.allocate(ValueLayout.JAVA_LONG);
-            MemorySegment p = PyUnicode_AsUTF8AndSize(str, size);
-            if (p.address() != 0) {
-                long n = size.get(ValueLayout.JAVA_LONG, 0);
-                return new String(p.reinterpret(n).toArray(ValueLayout.JAVA_BYTE), StandardCharsets.UTF_8);
-            }
+        MemorySegment size = scratch();
+        MemorySegment p = PyUnicode_AsUTF8AndSize(str, size);
+        if (p.address() != 0) {
+            long n = size.get(ValueLayout.JAVA_LONG, 0);
+            return new String(p.reinterpret(n).toArray(ValueLayout.JAVA_BYTE), StandardCharsets.UTF_8);
         }
         PyErr_Clear();          // UTF-8 cannot hold a lone surrogate: UTF-16 with surrogatepass can
         return utf16(c, str);
@@ -112,14 +121,20 @@ public final class Text {
 
     /** Like {@link #toPython} but C-style: 0 with the Python error (MemoryError) pending on failure. */
     static long newStr(String s) {
-        int bad = firstLoneSurrogate(s);
-        try (Arena a = Arena.ofConfined()) {
-            if (bad < 0) {
-                byte[] utf8 = s.getBytes(StandardCharsets.UTF_8);     // exact: no lone surrogates
-                MemorySegment buf = a.allocate(Math.max(1, utf8.length));
+        if (firstLoneSurrogate(s) < 0) {
+            byte[] utf8 = s.getBytes(StandardCharsets.UTF_8);         // exact: no lone surrogates
+            if (utf8.length <= SCRATCH_BYTES) {
+                MemorySegment buf = scratch();
                 MemorySegment.copy(utf8, 0, buf, ValueLayout.JAVA_BYTE, 0, utf8.length);
                 return PyUnicode_FromStringAndSize(buf, utf8.length).address();
             }
+            try (Arena a = Arena.ofConfined()) {
+                MemorySegment buf = a.allocate(utf8.length);
+                MemorySegment.copy(utf8, 0, buf, ValueLayout.JAVA_BYTE, 0, utf8.length);
+                return PyUnicode_FromStringAndSize(buf, utf8.length).address();
+            }
+        }
+        try (Arena a = Arena.ofConfined()) {
             int n = s.length();
             MemorySegment buf = a.allocate(2L * n + 2, 2);
             MemorySegment.copy(s.toCharArray(), 0, buf, UTF16LE, 0, n);
