@@ -36,8 +36,11 @@ import static dev.panamapy.bindings.Python_h.*;
  *
  * <p><b>Threads and the GIL.</b> Any Java platform thread may call at any time: every call
  * takes the GIL for its duration, and no Java thread holds it between calls, so Python threads
- * keep running. Virtual threads are refused ({@link UnsupportedOperationException}): the GIL
- * belongs to an OS thread, and a virtual thread may move to another while it holds it. {@link #gil()} holds it across a batch of calls. CPython's signal handlers are not
+ * keep running. Virtual threads are refused ({@link UnsupportedOperationException}, before
+ * anything is done): the GIL belongs to an OS thread, and a virtual thread may move to another
+ * while it holds it. Closing works on virtual threads too ({@link PyObject#close()},
+ * {@link PyBufferView#close()}, {@link JavaBuffer#close()}), so a {@code finally} there is safe.
+ * {@link #gil()} holds it across a batch of calls. CPython's signal handlers are not
  * installed ({@code Py_InitializeEx(0)}): the JVM keeps its own.
  *
  * <p><b>Lifetime.</b> {@link #close()} finalizes the interpreter; every call after it throws
