@@ -48,8 +48,9 @@ class ErrorPathLeakTest {
     private PyObject minusOne, recv, val, key, res, returner, closedRecv, closedVal, closedKey, ba, closedBa, bytes;
     private PyObject jBadResult, jClosedResult, jThrows, jNested;
     private Arena arena;
-    private JavaBuffer jb;
-    private PyBufferView confinedView;
+    private JavaBuffer jb, closedJb, untrackedJb;
+    private Arena sharing;
+    private PyBufferView confinedView, closedView;
 
     ErrorPathLeakTest(CPython py) {
         this.py = py;
@@ -105,6 +106,12 @@ class ErrorPathLeakTest {
         py.setGlobal("t_jb", jb);
         py.exec("t_jb_view = memoryview(t_jb)");          // a live view over the caller's arena: close() refuses
         confinedView = ba.getBuffer(BufferRequest.FULL_RO);
+        closedView = ba.getBuffer(BufferRequest.FULL_RO);
+        closedView.close();
+        closedJb = py.export(BufferSpec.of(arena.allocate(8), "B"));
+        closedJb.close();
+        sharing = py.arena();
+        untrackedJb = py.exportUntracked(BufferSpec.of(sharing.allocate(8), "B"));
     }
 
     @AfterEach
@@ -112,6 +119,8 @@ class ErrorPathLeakTest {
         confinedView.close();
         py.exec("t_jb_view.release()");
         jb.close();
+        untrackedJb.close();
+        sharing.close();
         arena.close();
         for (PyObject o : List.of(minusOne, recv, val, key, res, returner, ba, bytes, jBadResult, jClosedResult, jThrows, jNested)) {
             o.close();
@@ -209,8 +218,21 @@ class ErrorPathLeakTest {
         }));
         // JavaBuffer and PyBufferView
         t.add(new Case("JavaBuffer.close: views live over the caller's arena", IllegalStateException.class, jb::close));
+        t.add(new Case("JavaBuffer.asPyObject: closed", IllegalStateException.class, closedJb::asPyObject));
+        t.add(new Case("JavaBuffer.exportCount: untracked", UnsupportedOperationException.class, untrackedJb::exportCount));
+        t.add(new Case("JavaBuffer.awaitReleased: inside gil()", IllegalStateException.class, () -> {
+            try (var gil = py.gil()) {
+                jb.awaitReleased(java.time.Duration.ofSeconds(1));
+            }
+        }));
+        t.add(new Case("JavaBuffer as an argument: closed", IllegalStateException.class, () -> recv.call(val, closedJb)));
+        t.add(new Case("exportUntracked: memory of the caller's arena", IllegalArgumentException.class,
+                () -> py.exportUntracked(BufferSpec.of(arena.allocate(8), "B"))));
         t.add(new Case("PyBufferView.close: confined to another thread", WrongThreadException.class,
                 () -> rethrow(onOtherThread(confinedView::close))));
+        t.add(new Case("PyBufferView.segment: closed", IllegalStateException.class, closedView::segment));
+        t.add(new Case("PyBufferView.getDouble: not a 'd' buffer", UnsupportedOperationException.class,
+                () -> confinedView.getDouble(0)));
         // Java functions called from Python
         t.add(new Case("Java function: result not convertible", PythonException.class, () -> jBadResult.call(val, key)));
         t.add(new Case("Java function: result a closed PyObject", PythonException.class, () -> jClosedResult.call(val, key)));
