@@ -7,6 +7,7 @@ import dev.panamapy.internal.Interpreter;
 import dev.panamapy.internal.Mem;
 import dev.panamapy.internal.Ownership;
 import dev.panamapy.internal.PythonInstallation;
+import dev.panamapy.internal.Text;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -37,8 +38,11 @@ import static dev.panamapy.bindings.Python_h.*;
  *
  * <p><b>Threads and the GIL.</b> Any Java platform thread may call at any time: every call
  * takes the GIL for its duration, and no Java thread holds it between calls, so Python threads
- * keep running. Virtual threads are refused ({@link UnsupportedOperationException}): the GIL
- * belongs to an OS thread, and a virtual thread may move to another while it holds it. {@link #gil()} holds it across a batch of calls. CPython's signal handlers are not
+ * keep running. Virtual threads are refused ({@link UnsupportedOperationException}, before
+ * anything is done): the GIL belongs to an OS thread, and a virtual thread may move to another
+ * while it holds it. Closing works on virtual threads too ({@link PyObject#close()},
+ * {@link PyBufferView#close()}, {@link JavaBuffer#close()}), so a {@code finally} there is safe.
+ * {@link #gil()} holds it across a batch of calls. CPython's signal handlers are not
  * installed ({@code Py_InitializeEx(0)}): the JVM keeps its own.
  *
  * <p><b>Lifetime.</b> {@link #close()} finalizes the interpreter; every call after it throws
@@ -108,26 +112,32 @@ public final class CPython implements AutoCloseable {
     // ---- running code -----------------------------------------------------------------------
 
     /**
-     * Runs statements in {@code __main__}, like a script.
+     * Runs statements in {@code __main__}, like a script. Takes the GIL for the call.
      *
-     * @throws PythonException on a syntax error or an exception raised by the code
+     * @throws PythonException          on a syntax error or an exception raised by the code
+     * @throws IllegalArgumentException if the code contains NUL or a lone surrogate, which C and
+     *                                  Python's UTF-8 compiler cannot take (the index is named;
+     *                                  nothing is run): pass such text as a value with {@link #setGlobal}
+     * @throws IllegalStateException    after {@link #close()}
      */
     public void exec(String code) {
         run(code, Py_file_input()).close();
     }
 
     /**
-     * Evaluates an expression in {@code __main__}.
+     * Evaluates an expression in {@code __main__}. Takes the GIL for the call.
      *
      * @return the value, a new object the caller owns
-     * @throws PythonException on a syntax error or an exception raised by the expression
+     * @throws PythonException          on a syntax error or an exception raised by the expression
+     * @throws IllegalArgumentException if the expression contains NUL or a lone surrogate (see {@link #exec})
+     * @throws IllegalStateException    after {@link #close()}
      */
     public PyObject eval(String expression) {
         return run(expression, Py_eval_input());
     }
 
     private PyObject run(String code, int mode) {
-        Objects.requireNonNull(code, "code");
+        Text.requireCode("code", code);
         int g = interp.enter();
         try (Arena a = Arena.ofConfined()) {
             MemorySegment compiled = Py_CompileString(a.allocateFrom(code), a.allocateFrom("<panamapy>"), mode);
@@ -144,44 +154,68 @@ public final class CPython implements AutoCloseable {
     }
 
     /**
-     * Imports a module ({@code import name}; dotted names give the submodule).
+     * Imports a module ({@code import name}; dotted names give the submodule), a new object the
+     * caller owns. Takes the GIL for the call.
      *
-     * @throws PythonException (ModuleNotFoundError ...) if it cannot be imported
+     * @throws PythonException          (ModuleNotFoundError ...) if it cannot be imported
+     * @throws IllegalArgumentException if the name contains NUL (nothing is imported)
+     * @throws IllegalStateException    after {@link #close()}
      */
     public PyObject importModule(String name) {
-        Objects.requireNonNull(name, "name");
+        Text.requireName("module name", name);
         int g = interp.enter();
-        try (Arena a = Arena.ofConfined()) {
-            return PyObject.own(interp, PyImport_ImportModule(a.allocateFrom(name)));   // the leaf module for dotted names
-        } finally {
-            interp.exit(g);
-        }
-    }
-
-    /** Binds a name in {@code __main__} to a Java value, converted as by {@link PyObject#call}. */
-    public void setGlobal(String name, Object value) {
-        Objects.requireNonNull(name, "name");
-        int g = interp.enter();
-        try (Arena a = Arena.ofConfined()) {
-            long v = Convert.toPython(interp.c, value);
-            int rc = PyDict_SetItemString(Mem.ptr(interp.c.mainDict), a.allocateFrom(name), Mem.ptr(v));
-            Py_DecRef(Mem.ptr(v));
-            Errors.checkInt(interp.c, rc);
+        try {
+            long n = Text.toPython(interp.c, name);
+            try {
+                return PyObject.own(interp, PyImport_Import(Mem.ptr(n)));   // the leaf module for dotted names
+            } finally {
+                Py_DecRef(Mem.ptr(n));
+            }
         } finally {
             interp.exit(g);
         }
     }
 
     /**
-     * The value bound to a name in {@code __main__}, a new object the caller owns.
+     * Binds a name in {@code __main__} to a Java value, converted as by {@link PyObject#call}.
+     * Takes the GIL for the call. On any failure nothing is bound and no reference is kept.
      *
-     * @throws NoSuchElementException if the name is not bound
+     * @throws IllegalArgumentException if the name contains NUL or the value cannot be converted
+     * @throws IllegalStateException    if a PyObject value, or CPython, is closed
+     * @throws PythonException          if Python cannot store it (MemoryError)
+     */
+    public void setGlobal(String name, Object value) {
+        Text.requireName("global name", name);
+        int g = interp.enter();
+        try {
+            long v = Convert.toPython(interp.c, value);
+            try {
+                long n = Text.toPython(interp.c, name);
+                int rc = PyDict_SetItem(Mem.ptr(interp.c.mainDict), Mem.ptr(n), Mem.ptr(v));
+                Py_DecRef(Mem.ptr(n));
+                Errors.checkInt(interp.c, rc);
+            } finally {
+                Py_DecRef(Mem.ptr(v));
+            }
+        } finally {
+            interp.exit(g);
+        }
+    }
+
+    /**
+     * The value bound to a name in {@code __main__}, a new object the caller owns. Takes the GIL.
+     *
+     * @throws NoSuchElementException   if the name is not bound
+     * @throws IllegalArgumentException if the name contains NUL
+     * @throws IllegalStateException    after {@link #close()}
      */
     public PyObject getGlobal(String name) {
-        Objects.requireNonNull(name, "name");
+        Text.requireName("global name", name);
         int g = interp.enter();
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment v = PyDict_GetItemString(Mem.ptr(interp.c.mainDict), a.allocateFrom(name));   // borrowed
+        try {
+            long n = Text.toPython(interp.c, name);
+            MemorySegment v = PyDict_GetItem(Mem.ptr(interp.c.mainDict), Mem.ptr(n));   // borrowed
+            Py_DecRef(Mem.ptr(n));
             if (v.address() == 0) throw new NoSuchElementException("no global '" + name + "' in __main__");
             Py_IncRef(v);
             return new PyObject(interp, v.address());
@@ -281,19 +315,35 @@ public final class CPython implements AutoCloseable {
      * to String, bytes to byte[], anything else as a {@link PyObject} valid during the call);
      * the result is converted as by {@link PyObject#call}. A Java exception becomes a Python
      * {@code panamapy.JavaException} with the Java class and message; if it travels back out to
-     * Java, the {@link PythonException} has it as its cause.
+     * Java, the {@link PythonException} has it as its cause. Strings cross exactly both ways
+     * (lone surrogates and NUL kept, see {@link PyObject#asString()}). Takes the GIL.
+     *
+     * @throws IllegalArgumentException if the name contains NUL or a lone surrogate (Python keeps
+     *                                  a function's name as UTF-8); nothing is defined
+     * @throws IllegalStateException    after {@link #close()}
      */
     public PyObject defineFunction(String name, JavaFunction fn) {
-        Objects.requireNonNull(name, "name");
+        Text.requireCName("function name", name);
         Objects.requireNonNull(fn, "fn");
         PyObject f = function(name, fn);
-        setGlobal(name, f);
+        try {
+            setGlobal(name, f);
+        } catch (RuntimeException e) {
+            f.close();                          // nothing defined: the function goes again
+            throw e;
+        }
         return f;
     }
 
-    /** A Python callable backed by a Java function, not bound to any name. See {@link #defineFunction}. */
+    /**
+     * A Python callable backed by a Java function, not bound to any name, owned by the caller.
+     * See {@link #defineFunction}.
+     *
+     * @throws IllegalArgumentException if the name contains NUL or a lone surrogate
+     * @throws IllegalStateException    after {@link #close()}
+     */
     public PyObject function(String name, JavaFunction fn) {
-        Objects.requireNonNull(name, "name");
+        Text.requireCName("function name", name);
         Objects.requireNonNull(fn, "fn");
         int g = interp.enter();
         try {

@@ -5,6 +5,7 @@ import dev.panamapy.internal.Convert;
 import dev.panamapy.internal.Errors;
 import dev.panamapy.internal.Interpreter;
 import dev.panamapy.internal.Mem;
+import dev.panamapy.internal.Text;
 
 import java.lang.foreign.MemorySegment;
 
@@ -64,9 +65,7 @@ final class Calls {
             if (Convert.typeOf(obj) != c.strType && PyType_IsSubtype(Mem.ptr(Convert.typeOf(obj)), Mem.ptr(c.strType)) == 0) {
                 throw new ClassCastException("the result is not a str");
             }
-            String s = Convert.utf8(Mem.ptr(obj));
-            if (s == null) throw Errors.fetch(c);
-            return s;
+            return Text.toJava(c, Mem.ptr(obj));
         }
         if (type == byte[].class) {
             if (Convert.typeOf(obj) != c.bytesType) throw new ClassCastException("the result is not bytes");

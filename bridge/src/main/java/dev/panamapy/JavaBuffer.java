@@ -2,6 +2,7 @@ package dev.panamapy;
 
 import dev.panamapy.internal.Convert;
 import dev.panamapy.internal.Exports;
+import dev.panamapy.internal.Handoff;
 import dev.panamapy.internal.Interpreter;
 
 import java.time.Duration;
@@ -152,7 +153,9 @@ public final class JavaBuffer implements AutoCloseable, Convert.Handle {
 
     /**
      * No new views from now on, and Java's reference to the Python object is dropped; views
-     * already taken stay valid, and the memory with them. Takes the GIL.
+     * already taken stay valid, and the memory with them. Idempotent. Takes the GIL; on a
+     * virtual thread (which may not take it) the work is done on a platform thread the bridge
+     * keeps, and this returns once it is done.
      *
      * @throws IllegalStateException if views are live over memory the caller frees (anything
      *         but {@link CPython#arena()} memory, see the class comment): the message names
@@ -160,6 +163,11 @@ public final class JavaBuffer implements AutoCloseable, Convert.Handle {
      */
     @Override
     public void close() {
+        if (object.isClosed() || py.isClosed()) return;
+        Handoff.run(this::closeWithGil);        // virtual threads: on a platform thread, waited for
+    }
+
+    private void closeWithGil() {
         if (object.isClosed() || py.isClosed()) return;
         int g = py.interp.enter();
         try {

@@ -1,6 +1,7 @@
 package dev.panamapy;
 
 import dev.panamapy.internal.Errors;
+import dev.panamapy.internal.Handoff;
 import dev.panamapy.internal.Interpreter;
 import dev.panamapy.internal.Mem;
 import dev.panamapy.internal.Ownership;
@@ -495,10 +496,14 @@ public final class PyBufferView implements AutoCloseable {
 
     /**
      * Releases the buffer ({@code PyBuffer_Release}); the segment is unusable from then on.
-     * Idempotent.
+     * Idempotent. Takes the GIL; a shared view closed on a virtual thread (which may not take it)
+     * is released on a platform thread the bridge keeps, and this returns once it is released.
+     * When it throws, nothing changed: the view is still open.
      *
-     * @throws WrongThreadException for a view confined to another thread (the default): close it
+     * @throws WrongThreadException  for a view confined to another thread (the default): close it
      *         there, or take it with {@link PyObject#getBufferShared}
+     * @throws IllegalStateException if a native call on another thread is using the segment right
+     *         now (it was passed to a downcall); close the view once that call returned
      */
     @Override
     public void close() {
@@ -509,9 +514,11 @@ public final class PyBufferView implements AutoCloseable {
             throw new WrongThreadException("this PyBufferView is confined to the thread that took it; close it there, "
                     + "or take views used across threads with PyObject.getBufferShared");
         } catch (IllegalStateException e) {
-            return;                                 // closed concurrently
+            if (!arena.scope().isAlive()) return;   // closed concurrently: that close releases it
+            throw new IllegalStateException("cannot close this PyBufferView while a native call on another thread "
+                    + "uses its segment; close it once that call returned", e);
         }
-        release.cleanable.clean();
+        Handoff.run(release.cleanable::clean);      // virtual threads: on a platform thread, waited for
     }
 
     @Override

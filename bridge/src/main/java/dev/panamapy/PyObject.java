@@ -5,6 +5,7 @@ import dev.panamapy.internal.Errors;
 import dev.panamapy.internal.Interpreter;
 import dev.panamapy.internal.Mem;
 import dev.panamapy.internal.Ownership;
+import dev.panamapy.internal.Text;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -21,9 +22,18 @@ import static dev.panamapy.bindings.Python_h.*;
  * into Python from any thread (or at {@link CPython#close()}), so dropping never waits for the
  * GIL; inside {@link CPython#gil()} or a Java function it is decremented at once.
  *
- * <p>Any thread may use a {@code PyObject} at any time: each call takes the GIL for its
- * duration. Closing a {@code PyObject} while another thread still uses it is a bug in the caller.
- * After {@link CPython#close()} every method throws {@link IllegalStateException}.
+ * <p>Any platform thread may use a {@code PyObject} at any time: each call takes the GIL for its
+ * duration. On a virtual thread every method that runs Python throws
+ * {@link UnsupportedOperationException} before doing anything (see {@link CPython}); {@link #close()}
+ * works on any thread. Closing a {@code PyObject} while another thread still uses it is a bug in
+ * the caller. After {@link CPython#close()} every method throws {@link IllegalStateException}.
+ *
+ * <p><b>Strings</b> cross exactly both ways: a Python str arrives as the Java string of the same
+ * UTF-16 code units, lone surrogates included (a file name decoded with {@code surrogateescape}),
+ * and a Java string becomes the Python str of the same code points; NUL inside a value is kept.
+ * A name (attribute, global, module, function) or source code containing NUL is refused with
+ * {@link IllegalArgumentException} before anything reaches Python. No method returns null for a
+ * str or leaves a Python error pending for the next call.
  */
 public final class PyObject implements AutoCloseable, Convert.Handle {
 
@@ -49,34 +59,80 @@ public final class PyObject implements AutoCloseable, Convert.Handle {
 
     MemorySegment ptr() { return Mem.ptr(pyAddress()); }
 
-    /** {@code getattr(obj, name)}, a new object the caller owns. */
+    /**
+     * {@code getattr(obj, name)}, a new object the caller owns. Takes the GIL for the call.
+     *
+     * @throws PythonException          (AttributeError ...) if Python raises
+     * @throws IllegalArgumentException if the name contains NUL (nothing reaches Python)
+     * @throws IllegalStateException    if this PyObject or CPython is closed
+     */
     public PyObject getAttr(String name) {
+        Text.requireName("attribute name", name);
         int g = interp.enter();
-        try (Arena a = Arena.ofConfined()) {
-            return own(interp, PyObject_GetAttrString(ptr(), a.allocateFrom(name)));
+        try {
+            MemorySegment self = ptr();
+            long n = Text.toPython(interp.c, name);
+            try {
+                return own(interp, PyObject_GetAttr(self, Mem.ptr(n)));
+            } finally {
+                Py_DecRef(Mem.ptr(n));
+            }
         } finally {
             interp.exit(g);
         }
     }
 
-    /** {@code setattr(obj, name, value)}, value converted as by {@link #call}. */
+    /**
+     * {@code setattr(obj, name, value)}, value converted as by {@link #call}. Takes the GIL for
+     * the call. On any failure nothing is set and no reference is kept.
+     *
+     * @throws PythonException          if Python raises
+     * @throws IllegalArgumentException if the name contains NUL or the value cannot be converted
+     * @throws IllegalStateException    if this PyObject, a PyObject value or CPython is closed
+     */
     public void setAttr(String name, Object value) {
+        Text.requireName("attribute name", name);
         int g = interp.enter();
-        try (Arena a = Arena.ofConfined()) {
+        try {
+            MemorySegment self = ptr();                     // a closed receiver takes no reference
             long v = Convert.toPython(interp.c, value);
-            int rc = PyObject_SetAttrString(ptr(), a.allocateFrom(name), Mem.ptr(v));
-            Py_DecRef(Mem.ptr(v));
-            Errors.checkInt(interp.c, rc);
+            try {
+                long n = Text.toPython(interp.c, name);
+                int rc = PyObject_SetAttr(self, Mem.ptr(n), Mem.ptr(v));
+                Py_DecRef(Mem.ptr(n));
+                Errors.checkInt(interp.c, rc);
+            } finally {
+                Py_DecRef(Mem.ptr(v));
+            }
         } finally {
             interp.exit(g);
         }
     }
 
-    /** Whether {@code hasattr(obj, name)}. */
+    /**
+     * Whether {@code hasattr(obj, name)}: false also when looking the attribute up raises
+     * (the error is cleared). Takes the GIL for the call.
+     *
+     * @throws IllegalArgumentException if the name contains NUL (nothing reaches Python)
+     * @throws IllegalStateException    if this PyObject or CPython is closed
+     */
     public boolean hasAttr(String name) {
+        Text.requireName("attribute name", name);
         int g = interp.enter();
-        try (Arena a = Arena.ofConfined()) {
-            return PyObject_HasAttrString(ptr(), a.allocateFrom(name)) == 1;
+        try {
+            MemorySegment self = ptr();
+            long n = Text.toPython(interp.c, name);
+            try {
+                MemorySegment r = PyObject_GetAttr(self, Mem.ptr(n));
+                if (r.address() == 0) {
+                    PyErr_Clear();
+                    return false;
+                }
+                Py_DecRef(r);
+                return true;
+            } finally {
+                Py_DecRef(Mem.ptr(n));
+            }
         } finally {
             interp.exit(g);
         }
@@ -139,7 +195,13 @@ public final class PyObject implements AutoCloseable, Convert.Handle {
         }
     }
 
-    /** {@code obj.name(*args)}. */
+    /**
+     * {@code obj.name(*args)}, a new object the caller owns; arguments converted as by {@link #call}.
+     *
+     * @throws PythonException          if the lookup or the call raises
+     * @throws IllegalArgumentException if the name contains NUL or an argument cannot be converted
+     * @throws IllegalStateException    if this PyObject, a PyObject argument or CPython is closed
+     */
     public PyObject callMethod(String name, Object... args) {
         try (PyObject m = getAttr(name)) {
             return m.call(args);
@@ -161,16 +223,27 @@ public final class PyObject implements AutoCloseable, Convert.Handle {
         }
     }
 
-    /** {@code obj[key] = value}. */
+    /**
+     * {@code obj[key] = value}, key and value converted as by {@link #call}. Takes the GIL for
+     * the call. On any failure nothing is set and no reference is kept.
+     *
+     * @throws PythonException          if Python raises
+     * @throws IllegalArgumentException if the key or the value cannot be converted
+     * @throws IllegalStateException    if this PyObject, a PyObject key or value, or CPython is closed
+     */
     public void setItem(Object key, Object value) {
         int g = interp.enter();
         try {
+            MemorySegment self = ptr();                     // a closed receiver takes no reference
             long k = Convert.toPython(interp.c, key);
-            long v = Convert.toPython(interp.c, value);
-            int rc = PyObject_SetItem(ptr(), Mem.ptr(k), Mem.ptr(v));
-            Py_DecRef(Mem.ptr(k));
-            Py_DecRef(Mem.ptr(v));
-            Errors.checkInt(interp.c, rc);
+            try {
+                long v = Convert.toPython(interp.c, value);
+                int rc = PyObject_SetItem(self, Mem.ptr(k), Mem.ptr(v));
+                Py_DecRef(Mem.ptr(v));
+                Errors.checkInt(interp.c, rc);
+            } finally {
+                Py_DecRef(Mem.ptr(k));
+            }
         } finally {
             interp.exit(g);
         }
@@ -225,9 +298,11 @@ public final class PyObject implements AutoCloseable, Convert.Handle {
     }
 
     /**
-     * The value of a Python {@code str}.
+     * The value of a Python {@code str}, exactly: lone surrogates (a {@code surrogateescape}d file
+     * name) arrive as the same lone surrogate chars, NUL as NUL. Takes the GIL for the call.
      *
-     * @throws ClassCastException if this is not a str (use {@link #toString()} for {@code str(obj)})
+     * @throws ClassCastException    if this is not a str (use {@link #toString()} for {@code str(obj)})
+     * @throws IllegalStateException if this PyObject or CPython is closed
      */
     public String asString() {
         int g = interp.enter();
@@ -238,9 +313,7 @@ public final class PyObject implements AutoCloseable, Convert.Handle {
                 throw new ClassCastException("Python object of type '" + typeNameLocked() + "' is not a str; "
                         + "use toString() for str(obj)");
             }
-            String s = Convert.utf8(ptr());
-            if (s == null) throw Errors.fetch(interp.c);
-            return s;
+            return Text.toJava(interp.c, ptr());
         } finally {
             interp.exit(g);
         }
@@ -291,7 +364,8 @@ public final class PyObject implements AutoCloseable, Convert.Handle {
             MemorySegment mod = PyObject_GetAttrString(t, a.allocateFrom("__module__"));
             MemorySegment name = PyObject_GetAttrString(t, a.allocateFrom("__qualname__"));
             String m = mod.address() == 0 ? null : Errors.str(mod);
-            String n = name.address() == 0 ? "?" : Errors.str(name);
+            String n = name.address() == 0 ? null : Errors.str(name);
+            if (n == null) n = "?";
             if (mod.address() != 0) Py_DecRef(mod);
             if (name.address() != 0) Py_DecRef(name);
             PyErr_Clear();
@@ -301,13 +375,18 @@ public final class PyObject implements AutoCloseable, Convert.Handle {
         }
     }
 
-    /** {@code repr(obj)}. */
+    /**
+     * {@code repr(obj)}, exactly (lone surrogates kept, see {@link #asString()}). Takes the GIL.
+     *
+     * @throws PythonException       if {@code __repr__} raises
+     * @throws IllegalStateException if this PyObject or CPython is closed
+     */
     public String repr() {
         int g = interp.enter();
         try {
             MemorySegment r = PyObject_Repr(ptr());
             Errors.check(interp.c, r);
-            try { return Convert.utf8(r); } finally { Py_DecRef(r); }
+            try { return Text.toJava(interp.c, r); } finally { Py_DecRef(r); }
         } finally {
             interp.exit(g);
         }
@@ -337,7 +416,13 @@ public final class PyObject implements AutoCloseable, Convert.Handle {
         return PyBufferView.of(this, request, true);
     }
 
-    /** {@code str(obj)}; "&lt;closed PyObject&gt;" once closed. */
+    /**
+     * {@code str(obj)}, exactly (lone surrogates kept, see {@link #asString()}); "&lt;closed
+     * PyObject&gt;" once closed. Takes the GIL.
+     *
+     * @throws PythonException       if {@code __str__} raises
+     * @throws IllegalStateException if CPython is closed
+     */
     @Override
     public String toString() {
         if (ref.address() == 0) return "<closed PyObject>";
@@ -345,7 +430,7 @@ public final class PyObject implements AutoCloseable, Convert.Handle {
         try {
             MemorySegment s = PyObject_Str(ptr());
             Errors.check(interp.c, s);
-            try { return Convert.utf8(s); } finally { Py_DecRef(s); }
+            try { return Text.toJava(interp.c, s); } finally { Py_DecRef(s); }
         } finally {
             interp.exit(g);
         }
@@ -354,7 +439,12 @@ public final class PyObject implements AutoCloseable, Convert.Handle {
     /** Whether {@link #close()} was called. */
     public boolean isClosed() { return ref.address() == 0; }
 
-    /** Drops this reference. Idempotent; a no-op after {@link CPython#close()}. */
+    /**
+     * Drops this reference. Idempotent; a no-op after {@link CPython#close()}. Never waits for
+     * the GIL and never throws: on any thread that does not hold it (virtual threads included)
+     * the reference is queued and dropped by the next thread that takes the GIL, or shortly by
+     * the bridge's own drainer thread.
+     */
     @Override
     public void close() { ref.close(); }
 }

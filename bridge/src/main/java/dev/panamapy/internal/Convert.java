@@ -3,7 +3,6 @@ package dev.panamapy.internal;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.charset.StandardCharsets;
 
 import static dev.panamapy.bindings.Python_h.*;
 
@@ -11,7 +10,8 @@ import static dev.panamapy.bindings.Python_h.*;
  * Converts values between Java and Python. Java to Python: null, Boolean, Integer, Long,
  * Short, Byte, Double, Float, String, byte[] (copied into bytes) and objects that already are
  * Python objects ({@link Handle}). Python to Java (for arguments of Java functions): None,
- * bool, int, float, str and bytes by exact type; anything else stays a Python object.
+ * bool, int, float, str and bytes by exact type; anything else stays a Python object. Strings
+ * follow {@link Text}'s rules both ways.
  *
  * <p>All methods require the GIL.
  */
@@ -41,12 +41,7 @@ public final class Convert {
         } else if (v instanceof Double || v instanceof Float) {
             r = PyFloat_FromDouble(((Number) v).doubleValue());
         } else if (v instanceof String s) {
-            byte[] utf8 = s.getBytes(StandardCharsets.UTF_8);
-            try (Arena a = Arena.ofConfined()) {
-                MemorySegment buf = a.allocate(Math.max(1, utf8.length));
-                MemorySegment.copy(utf8, 0, buf, ValueLayout.JAVA_BYTE, 0, utf8.length);
-                r = PyUnicode_FromStringAndSize(buf, utf8.length);
-            }
+            return Text.toPython(c, s);                  // lone surrogates and NUL kept exactly
         } else if (v instanceof byte[] bytes) {
             try (Arena a = Arena.ofConfined()) {
                 MemorySegment buf = a.allocate(Math.max(1, bytes.length));
@@ -77,7 +72,7 @@ public final class Convert {
             return v;
         }
         if (t == c.floatType) return PyFloat_AsDouble(Mem.ptr(obj));
-        if (t == c.strType) return utf8(Mem.ptr(obj));
+        if (t == c.strType) return Text.toJava(c, Mem.ptr(obj));
         if (t == c.bytesType) return bytes(c, Mem.ptr(obj));
         return notPlain;
     }
@@ -87,18 +82,6 @@ public final class Convert {
 
     /** {@code Py_TYPE(obj)}, read from the object header (a borrowed pointer). */
     public static long typeOf(long obj) { return Mem.getLong(obj + OB_TYPE); }
-
-    /** The UTF-8 contents of a Python str. */
-    public static String utf8(MemorySegment str) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment size = a.allocate(ValueLayout.JAVA_LONG);
-            MemorySegment p = PyUnicode_AsUTF8AndSize(str, size);
-            if (p.address() == 0) return null;
-            long n = size.get(ValueLayout.JAVA_LONG, 0);
-            byte[] b = p.reinterpret(n).toArray(ValueLayout.JAVA_BYTE);
-            return new String(b, StandardCharsets.UTF_8);
-        }
-    }
 
     /** A copy of a Python bytes object's contents. */
     public static byte[] bytes(Constants c, MemorySegment bytesObj) {

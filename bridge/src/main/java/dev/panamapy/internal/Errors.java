@@ -43,6 +43,7 @@ public final class Errors {
             try {
                 String typeName = typeName(type, a);
                 String message = value.address() == 0 ? "" : str(value);
+                if (message == null) message = "<exception str() failed>";    // as Python's traceback prints it
                 String traceback = c == null ? "" : formatTraceback(c, type, value, tb);
                 Throwable cause = value.address() == 0 ? null : javaCause(value, a);
                 PythonException pe = new PythonException(typeName, message, traceback, cause);
@@ -77,10 +78,10 @@ public final class Errors {
      * class and message. Never throws.
      */
     public static void raise(long excType, Throwable t) {
-        String msg = describe(t);
-        try (Arena a = Arena.ofConfined()) {
-            PyErr_SetString(Mem.ptr(excType), a.allocateFrom(msg));
-        }
+        long msg = Text.newStr(describe(t));          // exact text: NUL and lone surrogates kept
+        if (msg == 0) return;                          // MemoryError is pending instead
+        PyErr_SetObject(Mem.ptr(excType), Mem.ptr(msg));
+        Py_DecRef(Mem.ptr(msg));
     }
 
     /**
@@ -94,9 +95,11 @@ public final class Errors {
             long id = NEXT_ID.getAndIncrement();
             if (IN_FLIGHT.size() >= MAX_IN_FLIGHT) IN_FLIGHT.clear();   // never grow without bound
             IN_FLIGHT.put(id, t);
-            MemorySegment msg = PyUnicode_FromString(a.allocateFrom(describe(t)));
+            long msg = Text.newStr(describe(t));
+            if (msg == 0) return;                                        // MemoryError is pending instead
             MemorySegment args = PyTuple_New(1);
-            PyTuple_SetItem(args, 0, msg);                               // steals msg
+            if (args.address() == 0) { Py_DecRef(Mem.ptr(msg)); return; }
+            PyTuple_SetItem(args, 0, Mem.ptr(msg));                      // steals msg
             MemorySegment exc = PyObject_CallObject(Mem.ptr(c.javaException), args);
             Py_DecRef(args);
             if (exc.address() == 0) return;                              // that call's error is now pending
@@ -193,11 +196,17 @@ public final class Errors {
         try { return str(v); } finally { Py_DecRef(v); }
     }
 
-    /** str(obj) as a Java String; null (and no pending error) if that fails. */
+    /** str(obj) as a Java String (exactly, see {@link Text}); null, and no pending error, if str() raises. */
     public static String str(MemorySegment obj) {
         MemorySegment s = PyObject_Str(obj);
         if (s.address() == 0) { PyErr_Clear(); return null; }
-        try { return Convert.utf8(s); } finally { Py_DecRef(s); }
+        try {
+            return Text.toJava(null, s);
+        } catch (PythonException e) {
+            return null;                                   // out of memory: fetched, nothing pending
+        } finally {
+            Py_DecRef(s);
+        }
     }
 
     private static String formatTraceback(Constants c, MemorySegment type, MemorySegment value, MemorySegment tb) {
@@ -215,8 +224,10 @@ public final class Errors {
         try {
             StringBuilder sb = new StringBuilder();
             long n = PyList_Size(lines);
-            for (long i = 0; i < n; i++) sb.append(Convert.utf8(PyList_GetItem(lines, i)));
+            for (long i = 0; i < n; i++) sb.append(Text.toJava(null, PyList_GetItem(lines, i)));
             return sb.toString();
+        } catch (PythonException e) {
+            return "";                                     // out of memory: fetched, nothing pending
         } finally {
             Py_DecRef(lines);
         }

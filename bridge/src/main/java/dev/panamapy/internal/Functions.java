@@ -126,7 +126,12 @@ public final class Functions {
                 if (v == notPlain) {
                     if (owned == null) owned = new AutoCloseable[n];
                     Py_IncRef(Mem.ptr(item));
-                    owned[i] = wrapper.wrap(interp, item);
+                    try {
+                        owned[i] = wrapper.wrap(interp, item);
+                    } catch (RuntimeException | Error wrapFailed) {
+                        Py_DecRef(Mem.ptr(item));       // not owned by anything: give it back
+                        throw wrapFailed;
+                    }
                     v = owned[i];
                 }
                 jargs[i] = v;

@@ -205,7 +205,8 @@ public final class Interpreter {
     private static UnsupportedOperationException virtualThread() {
         return new UnsupportedOperationException("CPython cannot be called from a virtual thread (" + Thread.currentThread()
                 + "): the GIL belongs to an OS thread, and a virtual thread can move to another one while it holds it; "
-                + "call from a platform thread, e.g. an executor of platform threads that your virtual threads submit to");
+                + "call from a platform thread, e.g. an executor of platform threads that your virtual threads submit to "
+                + "(closing a PyObject, PyBufferView or JavaBuffer works on any thread); nothing was done");
     }
 
     /**

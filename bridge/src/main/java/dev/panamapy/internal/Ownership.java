@@ -40,7 +40,11 @@ public final class Ownership {
     /** Whether dropped references wait for the GIL. */
     static boolean hasPending() { return pending; }
 
-    /** Drops a reference now if this thread holds the GIL, else as soon as any thread takes it. */
+    /**
+     * Drops a reference now if this thread holds the GIL, else as soon as any thread takes it.
+     * Never refuses: a virtual thread (which may not take the GIL) only queues, and the drainer
+     * thread drops what it queued.
+     */
     static void drop(Interpreter interp, long address) {
         if (interp.holdsGil()) {
             Py_DecRef(Mem.ptr(address));
@@ -55,10 +59,10 @@ public final class Ownership {
             full = queued >= DRAIN_NOW;
             pending = true;
         }
-        if (full) {
+        if (full && !Thread.currentThread().isVirtual()) {
             int g = interp.tryEnter();          // drains on entry
             if (g != -1) interp.exit(g);
-        } else if (first) {
+        } else if (first || full) {
             Drainer.INSTANCE.wake(interp);      // no call may come soon: drain after a short delay anyway
         }
     }
