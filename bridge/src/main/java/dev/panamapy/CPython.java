@@ -362,10 +362,12 @@ public final class CPython implements AutoCloseable {
      *     ({@link IllegalStateException}, "CPython is closing"); calls in flight go on, and so do
      *     the Java functions, exporters and nested calls they make, until they return. It waits
      *     for them as long as it takes (logging after 10 s): it never finalizes under a running
-     *     call. {@link #close(Duration)} bounds that wait.</li>
+     *     call. {@link #tryClose(Duration)} bounds that wait.</li>
      * <li>Then {@code Py_FinalizeEx} runs, as at a Python program's exit: Python joins its
      *     non-daemon threads (a thread that never ends keeps {@code close()} waiting, as it would
-     *     keep {@code python} from exiting; it is named in the log after 10 s) and runs
+     *     keep {@code python} from exiting; it is named in the log after 10 s; note that a thread
+     *     started from a Java thread is a daemon thread unless started with {@code daemon=False},
+     *     as it inherits the flag of Java threads, daemon threads to Python) and runs
      *     {@code atexit} callbacks; Java functions work meanwhile. After the last callback, Java
      *     functions are refused, and those still running on Python's daemon threads are waited
      *     for, since CPython ends any thread of its own that takes the GIL after that.</li>
@@ -386,7 +388,8 @@ public final class CPython implements AutoCloseable {
     }
 
     /**
-     * Like {@link #close()}, but waits at most {@code timeout} for the calls in flight. If they
+     * Like {@link #close()}, but waits at most {@code timeout} for the calls in flight (a
+     * {@code tryLock} for closing). If they
      * have not all returned by then, nothing is finalized: CPython keeps running and accepts calls
      * again, and this returns false. If {@code Py_FinalizeEx} has begun, this returns true after
      * the timeout even if Python is still joining its threads (logged), and finalization goes on in
@@ -396,7 +399,7 @@ public final class CPython implements AutoCloseable {
      * @return true if CPython is closed, false if it was not finalized and keeps running
      * @throws IllegalStateException as {@link #close()}
      */
-    public boolean close(Duration timeout) {
+    public boolean tryClose(Duration timeout) {
         Objects.requireNonNull(timeout, "timeout");
         long nanos;
         try {
@@ -404,7 +407,7 @@ public final class CPython implements AutoCloseable {
         } catch (ArithmeticException tooLong) {
             nanos = Long.MAX_VALUE;
         }
-        return interp.close(nanos);
+        return interp.tryClose(nanos);
     }
 
     @Override

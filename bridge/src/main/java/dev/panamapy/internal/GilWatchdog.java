@@ -15,7 +15,8 @@ import java.util.concurrent.locks.LockSupport;
  * Notices the GIL misuse that cannot be refused up front, and says so in the log, once per case:
  * <ul>
  * <li>a thread that ended with a {@code py.gil()} scope open: it holds the GIL forever, so every
- *     other call into Python waits forever (logged as an error as soon as it is seen);</li>
+ *     other call into Python waits forever (logged as an error, with the threads waiting, as soon
+ *     as one waits, or after the threshold);</li>
  * <li>a thread that holds the GIL (in a {@code gil()} scope or a Java function called from
  *     Python) and has been blocked in Java for longer than the threshold while other threads wait
  *     for the GIL: if what it waits for needs one of them, that is a deadlock (logged as a
@@ -42,6 +43,7 @@ public final class GilWatchdog {
     private static final class Scope {
         final Thread owner;
         final long openedAt = System.nanoTime();
+        long deadSince;
         boolean reported;
         Scope(Thread owner) { this.owner = owner; }
     }
@@ -103,11 +105,15 @@ public final class GilWatchdog {
         BLOCKED.keySet().removeIf(t -> !t.isAlive());
         for (Scope s : SCOPES.values()) {
             if (s.reported || s.owner.isAlive()) continue;
+            // reported once some thread waits for the GIL, or once it has been dead for the threshold
+            if (s.deadSince == 0) s.deadSince = System.nanoTime();
+            List<Thread> waiters = waiters();
+            if (waiters.isEmpty() && System.nanoTime() - s.deadSince < THRESHOLD_NANOS) continue;
             s.reported = true;
             LOG.error("thread '{}' ended with a py.gil() scope open (opened {} s earlier): it holds the GIL for good, so "
                     + "every call into Python from now on waits forever and close() cannot finish. Close gil() scopes on "
                     + "the thread that opened them, with try-with-resources.{}", s.owner.getName(),
-                    (System.nanoTime() - s.openedAt) / 1_000_000_000L, describe(waiters()));
+                    (System.nanoTime() - s.openedAt) / 1_000_000_000L, describe(waiters));
         }
         long now = System.nanoTime();
         for (Map.Entry<Thread, int[]> e : THREADS.entrySet()) {
@@ -126,9 +132,9 @@ public final class GilWatchdog {
             if (waiters.isEmpty()) continue;
             b.reported = true;
             LOG.warn("thread '{}' holds the GIL (in a py.gil() scope or a Java function called from Python) and has been "
-                    + "blocked in Java ({}) for {} s while {} thread(s) wait for the GIL. If it waits for something one of "
+                    + "blocked in Java ({}) for {} ms while {} thread(s) wait for the GIL. If it waits for something one of "
                     + "them must do in Python, this is a deadlock: never block on another thread that calls Python while "
-                    + "holding the GIL. Its stack:{}{}", t.getName(), state, (now - b.since) / 1_000_000_000L,
+                    + "holding the GIL. Its stack:{}{}", t.getName(), state, (now - b.since) / 1_000_000L,
                     waiters.size(), stack(t), describe(waiters));
         }
     }

@@ -499,14 +499,14 @@ public final class Interpreter {
      *                               closed and finishes finalizing in the background
      */
     public void close() {
-        close(Long.MAX_VALUE);
+        tryClose(Long.MAX_VALUE);
     }
 
     /**
      * Like {@link #close()}, but gives up after {@code timeoutNanos} of waiting for calls in
      * flight: then nothing was finalized, CPython keeps running and this answers false.
      */
-    public boolean close(long timeoutNanos) {
+    public boolean tryClose(long timeoutNanos) {
         if (holdsGil()) {
             throw new IllegalStateException("close() called while this thread holds the GIL (inside a gil() scope or a "
                     + "Java function called from Python); close the scope first");
@@ -566,7 +566,7 @@ public final class Interpreter {
                 if (!logged && waited >= LONG_WAIT_NANOS) {
                     logged = true;
                     LOG.warn("close() has waited {} s for {} call(s) in flight; it finalizes CPython only once they "
-                            + "returned (interrupt it, or use close(Duration), to give up)", waited / 1_000_000_000L, inFlight.get());
+                            + "returned (interrupt it, or use tryClose(Duration), to give up)", waited / 1_000_000_000L, inFlight.get());
                 }
                 long nanos = Math.min(timeoutNanos - waited, logged ? Long.MAX_VALUE : LONG_WAIT_NANOS - waited);
                 long millis = Math.max(1, Math.min(nanos / 1_000_000L, 60_000L));
