@@ -19,10 +19,19 @@ public final class CloseAfterUseMain {
 
     private static CPython py;
 
-    public static void main(String[] args) throws Exception {
+    public static void main(String[] args) {
+        try {
+            run(args);
+        } catch (Throwable t) {
+            t.printStackTrace();
+            System.exit(1);                                 // threads still parked must not keep the JVM up
+        }
+    }
+
+    private static void run(String[] args) throws Exception {
         py = args.length > 1 ? CPython.builder().python(Path.of(args[1])).start() : CPython.start();
         CountDownLatch forever = new CountDownLatch(1);      // keeps "alive" threads alive past close()
-        ExecutorService pool = Executors.newFixedThreadPool(2);
+        ExecutorService pool = Executors.newFixedThreadPool(2, Thread.ofPlatform().daemon(true).factory());
         switch (args[0]) {
             case "threading-on-this-thread" -> py.exec("import threading");
             case "threading-on-a-live-thread" -> onThread("import threading", forever);
@@ -32,7 +41,8 @@ public final class CloseAfterUseMain {
                     import sys, threading
                     del sys.modules['threading']
                     import threading
-                    assert threading.main_thread().ident == threading.get_ident()   # this Java thread, now
+                    if sys.version_info < (3, 13):   # from 3.13 the main thread is the one that started CPython
+                        assert threading.main_thread().ident == threading.get_ident()   # this Java thread, now
                     """, forever);
             case "concurrent-futures" -> pool.submit(() -> py.exec("""
                     import concurrent.futures
@@ -86,7 +96,7 @@ public final class CloseAfterUseMain {
     private static void onThread(String code, CountDownLatch park) throws Exception {
         CountDownLatch ran = new CountDownLatch(1);
         Throwable[] failed = new Throwable[1];
-        Thread t = Thread.ofPlatform().start(() -> {
+        Thread t = Thread.ofPlatform().daemon(true).start(() -> {
             try {
                 py.exec(code);
             } catch (Throwable e) {

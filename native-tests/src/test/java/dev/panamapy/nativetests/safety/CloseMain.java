@@ -33,7 +33,16 @@ public final class CloseMain {
     private static MemorySegment gate;
     private static final CountDownLatch ENTERED = new CountDownLatch(1);
 
-    public static void main(String[] args) throws Exception {
+    public static void main(String[] args) {
+        try {
+            run(args);
+        } catch (Throwable t) {
+            t.printStackTrace();
+            System.exit(1);                                 // threads left waiting must not keep the JVM up
+        }
+    }
+
+    private static void run(String[] args) throws Exception {
         py = CPython.start();
         switch (args[0]) {
             case "call-in-flight" -> callInFlight();

@@ -16,7 +16,16 @@ public final class FaulthandlerMain {
 
     private static CPython py;
 
-    public static void main(String[] args) throws Exception {
+    public static void main(String[] args) {
+        try {
+            run(args);
+        } catch (Throwable t) {
+            t.printStackTrace();
+            System.exit(1);                                 // threads left waiting must not keep the JVM up
+        }
+    }
+
+    private static void run(String[] args) throws Exception {
         py = CPython.start();
         print("faulthandler enabled after start", "__import__('faulthandler').is_enabled()");
         print("os.environ keeps PYTHONFAULTHANDLER", "__import__('os').environ.get('PYTHONFAULTHANDLER')");

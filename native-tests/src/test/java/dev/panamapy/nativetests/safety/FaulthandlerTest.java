@@ -3,6 +3,10 @@ package dev.panamapy.nativetests.safety;
 import dev.panamapy.CPython;
 import dev.panamapy.PythonException;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -25,9 +29,11 @@ class FaulthandlerTest {
             + "does nothing in a JVM (panamapy)')]";
 
     private static ChildJvm.Result child(String variable) throws Exception {
-        ChildJvm child = ChildJvm.main(FaulthandlerMain.class).timeout(120);
-        if (variable != null) child.env(variable, "1");
-        return child.run().assertExit(0)
+        return run(variable == null ? ChildJvm.main(FaulthandlerMain.class) : ChildJvm.main(FaulthandlerMain.class).env(variable, "1"));
+    }
+
+    private static ChildJvm.Result run(ChildJvm child) throws Exception {
+        return child.timeout(120).run().assertExit(0)
                 .assertOutputContains("faulthandler enabled after start: False")
                 .assertOutputContains(WARNED)
                 .assertOutputContains("enabled after enable(): False")
@@ -54,6 +60,14 @@ class FaulthandlerTest {
     @Test
     void pythonCodeEnablingFaulthandlerGetsAWarningAndTheJvmKeepsItsSignals() throws Exception {
         child(null).assertOutputContains("os.environ keeps PYTHONFAULTHANDLER: None");
+    }
+
+    @Test
+    void faulthandlerEnabledBySitecustomizeIsSwitchedOffAtStart(@TempDir Path dir) throws Exception {
+        Files.writeString(dir.resolve("sitecustomize.py"), "import faulthandler\nfaulthandler.enable()\n");
+        run(ChildJvm.main(FaulthandlerMain.class).env("PYTHONPATH", dir.toString()))
+                .assertOutputContains("faulthandler was enabled during CPython's start-up (sitecustomize or a .pth "
+                        + "file?); it is disabled again");
     }
 
     @Test

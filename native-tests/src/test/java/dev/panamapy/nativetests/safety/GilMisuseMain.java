@@ -24,7 +24,16 @@ public final class GilMisuseMain {
 
     private static CPython py;
 
-    public static void main(String[] args) throws Exception {
+    public static void main(String[] args) {
+        try {
+            run(args);
+        } catch (Throwable t) {
+            t.printStackTrace();
+            System.exit(1);                                 // threads left waiting must not keep the JVM up
+        }
+    }
+
+    private static void run(String[] args) throws Exception {
         py = CPython.start();
         switch (args[0]) {
             case "out-of-order" -> outOfOrder();
