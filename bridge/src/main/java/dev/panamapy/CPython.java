@@ -12,6 +12,7 @@ import dev.panamapy.internal.Text;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.NoSuchElementException;
 import java.util.Objects;
 import java.util.Optional;
@@ -42,11 +43,29 @@ import static dev.panamapy.bindings.Python_h.*;
  * anything is done): the GIL belongs to an OS thread, and a virtual thread may move to another
  * while it holds it. Closing works on virtual threads too ({@link PyObject#close()},
  * {@link PyBufferView#close()}, {@link JavaBuffer#close()}), so a {@code finally} there is safe.
- * {@link #gil()} holds it across a batch of calls. CPython's signal handlers are not
- * installed ({@code Py_InitializeEx(0)}): the JVM keeps its own.
+ * {@link #gil()} holds it across a batch of calls.
+ *
+ * <p><b>GIL misuse.</b> Refused with {@link IllegalStateException}, nothing changed: closing a
+ * {@link Gil} on another thread or out of order, {@link #close()} or {@link #detachThread()}
+ * inside a call. Not detectable before it happens, so only logged (slf4j) when noticed: a thread
+ * that ends with its {@code gil()} scope open (every other caller then waits forever), and a
+ * thread that holds the GIL (in a scope, or in a Java function called from Python) while it
+ * waits for another Java thread that calls Python (a deadlock). See {@link Gil}.
+ *
+ * <p><b>Signals.</b> The JVM keeps its signal handlers; it relies on SIGSEGV for null checks
+ * and safepoints. CPython's are not installed ({@code Py_InitializeEx(0)}), and
+ * {@code faulthandler}, which would take SIGSEGV, SIGBUS, SIGFPE, SIGILL and SIGABRT (and crash
+ * the JVM at its next null check), is kept off: {@code PYTHONFAULTHANDLER} and
+ * {@code PYTHONDEVMODE} are ignored at start (they stay in {@code os.environ} for
+ * subprocesses), {@code faulthandler.enable()} and {@code faulthandler.register()} only issue a
+ * RuntimeWarning, and the JVM's handlers are put back if start-up code replaced them.
+ * {@code faulthandler.dump_traceback()} works. {@code signal.signal()} raises ValueError, as
+ * CPython allows it only on its own main thread, which runs no user code.
  *
  * <p><b>Lifetime.</b> {@link #close()} finalizes the interpreter; every call after it throws
- * {@link IllegalStateException}. CPython cannot be restarted in the same process.
+ * {@link IllegalStateException}. It never finalizes under a running call: it waits for calls
+ * in flight (and everything they call) to return. CPython cannot be restarted in the same
+ * process.
  *
  * <p>Native access must be enabled for the bridge and the bindings:
  * {@code --enable-native-access=dev.panamapy.bridge,dev.panamapy.bindings} on the module path,
@@ -67,7 +86,10 @@ public final class CPython implements AutoCloseable {
     }
 
     /**
-     * Starts CPython from the discovered Python.
+     * Starts CPython from the discovered Python, on a thread of its own ("panamapy-main") that
+     * also finalizes it at {@link #close()}; that thread imports {@code threading} first, so
+     * {@code threading.main_thread()} is it, as in a Python program. {@code faulthandler} stays
+     * off whatever the environment says (see the class comment, <i>Signals</i>).
      *
      * @throws PythonStartupException if no usable Python is found (the message says what to do)
      * @throws IllegalStateException  if CPython already runs, or ran, in this process
@@ -239,7 +261,11 @@ public final class CPython implements AutoCloseable {
 
     /**
      * Holds the GIL on this thread until the returned scope is closed, for a batch of calls.
-     * Close it on the same thread; never hold it while waiting for another thread that calls Python.
+     * Close it on the same thread, innermost scope first, before the thread ends; never hold it
+     * while waiting for another thread that calls Python. See {@link Gil} for what is checked.
+     *
+     * @throws IllegalStateException once {@link #close()} began
+     * @throws UnsupportedOperationException on a virtual thread
      */
     public Gil gil() {
         return new Gil(interp);
@@ -393,14 +419,60 @@ public final class CPython implements AutoCloseable {
     public boolean isClosed() { return interp.isClosed(); }
 
     /**
-     * Finalizes CPython ({@code Py_FinalizeEx}) after calls in flight on other threads returned.
-     * Idempotent. Python's non-daemon threads are joined first, as at interpreter exit.
+     * Finalizes CPython ({@code Py_FinalizeEx}) once the calls in flight on other threads
+     * returned. Idempotent; several threads may call it.
      *
-     * @throws IllegalStateException if called while this thread holds the GIL
+     * <ol>
+     * <li>From the moment it is called, new calls on other threads are refused
+     *     ({@link IllegalStateException}, "CPython is closing"); calls in flight go on, and so do
+     *     the Java functions, exporters and nested calls they make, until they return. It waits
+     *     for them as long as it takes (logging after 10 s): it never finalizes under a running
+     *     call. {@link #tryClose(Duration)} bounds that wait.</li>
+     * <li>Then {@code Py_FinalizeEx} runs, as at a Python program's exit: Python joins its
+     *     non-daemon threads (a thread that never ends keeps {@code close()} waiting, as it would
+     *     keep {@code python} from exiting; it is named in the log after 10 s; note that a thread
+     *     started from a Java thread is a daemon thread unless started with {@code daemon=False},
+     *     as it inherits the flag of Java threads, daemon threads to Python) and runs
+     *     {@code atexit} callbacks; Java functions work meanwhile. After the last callback, Java
+     *     functions are refused, and those still running on Python's daemon threads are waited
+     *     for, since CPython ends any thread of its own that takes the GIL after that.</li>
+     * </ol>
+     * Which Java or Python threads imported which modules, and the thread states Java threads
+     * keep (alive, ended, pooled), do not matter.
+     *
+     * @throws IllegalStateException if called while this thread holds the GIL (in a {@link #gil()}
+     *         scope or a Java function called from Python): nothing happens. If the thread is
+     *         interrupted (or has its interrupt flag set) while it must wait, with the flag kept:
+     *         while waiting for calls in flight, CPython is left running and usable and
+     *         {@code close()} can be called again; once {@code Py_FinalizeEx} runs, CPython is
+     *         closed and finishes finalizing in the background.
      */
     @Override
     public void close() {
         interp.close();
+    }
+
+    /**
+     * Like {@link #close()}, but waits at most {@code timeout} for the calls in flight (a
+     * {@code tryLock} for closing). If they
+     * have not all returned by then, nothing is finalized: CPython keeps running and accepts calls
+     * again, and this returns false. If {@code Py_FinalizeEx} has begun, this returns true after
+     * the timeout even if Python is still joining its threads (logged), and finalization goes on in
+     * the background.
+     *
+     * @param timeout how long to wait; zero or negative: do not wait for calls in flight
+     * @return true if CPython is closed, false if it was not finalized and keeps running
+     * @throws IllegalStateException as {@link #close()}
+     */
+    public boolean tryClose(Duration timeout) {
+        Objects.requireNonNull(timeout, "timeout");
+        long nanos;
+        try {
+            nanos = Math.max(0, timeout.toNanos());
+        } catch (ArithmeticException tooLong) {
+            nanos = Long.MAX_VALUE;
+        }
+        return interp.tryClose(nanos);
     }
 
     @Override

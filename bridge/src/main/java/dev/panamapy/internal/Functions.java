@@ -112,7 +112,7 @@ public final class Functions {
         Entry e = TABLE.get(id);
         if (e == null) throw new IllegalStateException("Java function #" + id + " is gone");
         Interpreter interp = e.interp;
-        if (interp.isClosed()) throw new IllegalStateException("CPython is closed");
+        if (interp.refusesJavaFunctions()) throw new IllegalStateException("CPython is finalizing: Java functions can no longer be called");
         int n = (int) PyTuple_Size(Mem.ptr(args));
         Object[] jargs = new Object[n];
         AutoCloseable[] owned = null;

@@ -25,7 +25,12 @@ import static dev.panamapy.bindings.Python_h.*;
  * with {@code PyGILState_Ensure} on the calling thread, through {@link #enter()}.
  *
  * <p>{@link #enter()} also counts calls in flight, so {@link #close()} waits for them to
- * leave before it finalizes: no thread can be inside CPython while it goes away.
+ * leave before it finalizes: no thread can be inside CPython while it goes away. Closing has
+ * three steps: <i>closing</i> (new outermost calls are refused, calls in flight and everything
+ * they call finish; an interrupt or a timeout undoes it), <i>finalizing</i> ({@code Py_FinalizeEx}
+ * on the main thread: Python joins its non-daemon threads and runs atexit callbacks, Java
+ * functions still work) and, from the last atexit callback on, <i>tearing down</i> (Java
+ * functions are refused, after those still running on Python threads returned).
  */
 public final class Interpreter {
 
@@ -42,7 +47,7 @@ public final class Interpreter {
      * when Python called into Java); [1] 1 once this thread has its own long-lived Python thread
      * state. Static: there is one interpreter per process.
      */
-    private static final ThreadLocal<int[]> DEPTH = ThreadLocal.withInitial(() -> new int[2]);
+    private static final ThreadLocal<int[]> DEPTH = ThreadLocal.withInitial(GilWatchdog::newThread);
 
     /** The last thread to look its state up, and that state: most calls come from the thread before. */
     private record LastDepth(Thread thread, int[] depth) { }
@@ -57,7 +62,17 @@ public final class Interpreter {
         last = new LastDepth(t, d);
         return d;
     }
+    /** close() began: new outermost calls are refused. Undone when every close() waiting was interrupted or timed out. */
+    private volatile boolean closing;
+    private int closers;                  // guarded by LOCK: close() calls waiting for calls in flight
+    /** Finalization began (irreversible): nothing enters any more, cleaners included. */
     private volatile boolean closed;
+    /** CPython tears down (after the last atexit callback): Java functions are refused. */
+    private volatile boolean upcallsClosed;
+    /** Outermost upcalls running on threads Python made (not inside an enter() of ours). */
+    private static final AtomicInteger FOREIGN_UPCALLS = new AtomicInteger();
+    /** Python's non-daemon threads alive when finalization began, for the log if it takes long. */
+    private volatile String joining = "";
     private final CountDownLatch finalizeRequested = new CountDownLatch(1);
     private final CompletableFuture<Void> finalized = new CompletableFuture<>();
     private final Thread mainThread;
@@ -90,15 +105,15 @@ public final class Interpreter {
      */
     public static Interpreter start(Path explicitExecutable) {
         synchronized (LOCK) {
-            if (running != null) {
-                throw new IllegalStateException("CPython " + running.installation.version() + " from "
-                        + running.installation.sysExecutable() + " is already running in this process; only one "
-                        + "interpreter per process is supported: use CPython.running() to get it, or close it first");
-            }
             if (finalizedBy != null) {
                 throw new IllegalStateException("CPython was already started and closed in this process (" + finalizedBy
                         + "); CPython cannot be restarted reliably after Py_FinalizeEx (extension modules such as numpy "
                         + "do not support it): start a new JVM");
+            }
+            if (running != null) {
+                throw new IllegalStateException("CPython " + running.installation.version() + " from "
+                        + running.installation.sysExecutable() + " is already running in this process; only one "
+                        + "interpreter per process is supported: use CPython.running() to get it, or close it first");
             }
             Path exe = LibPython.findExecutable(explicitExecutable);
             PythonInstallation inst = PythonInstallation.probe(exe).requireEmbeddable();
@@ -133,9 +148,16 @@ public final class Interpreter {
                 MemorySegment wname = Py_DecodeLocale(arena.allocateFrom(installation.sysExecutable()), MemorySegment.NULL);
                 if (!wname.equals(MemorySegment.NULL)) Py_SetProgramName(wname);
             }
-            Py_InitializeEx(0);          // 0: leave the JVM's signal handlers alone
+            Signals.Saved jvm = Signals.beforeInit();   // faulthandler must not be switched on by the environment
+            try {
+                Py_InitializeEx(0);      // 0: leave the JVM's signal handlers alone
+            } finally {
+                Signals.restoreEnvironment(jvm);
+            }
             if (Py_IsInitialized() == 0) throw new PythonStartupException("Py_InitializeEx failed");
             constants = Constants.load(this);
+            prepare(jvm);
+            depth()[1] = 1;              // this thread has its own thread state, for good
             tstate = PyEval_SaveThread();
         } catch (Throwable t) {
             started.completeExceptionally(t instanceof PythonException pe
@@ -150,17 +172,172 @@ public final class Interpreter {
             return;
         }
         try {
+            awaitNoEntries();                  // cleaners admitted while closing leave quickly
             PyEval_RestoreThread(tstate);
             depth()[0]++;
-            Ownership.drain();                 // references Java dropped since the last call
-            depth()[0]--;
+            try {
+                Ownership.drain();             // references Java dropped since the last call
+                joining = beforeFinalize();
+            } finally {
+                depth()[0]--;
+            }
             int rc = Py_FinalizeEx();
+            upcallsClosed = true;              // also if Python code removed the atexit callback
             if (rc != 0) LOG.warn("Py_FinalizeEx reported an error flushing buffered data (rc={})", rc);
+            LOG.info("CPython {} finalized", installation.version());
             finalized.complete(null);
         } catch (Throwable t) {
             finalized.completeExceptionally(t);
+        } finally {
+            GilWatchdog.stop();
+            synchronized (LOCK) {
+                if (running == this) running = null;
+            }
         }
     }
+
+    /**
+     * Start-up work on the main thread, under the GIL, before any other thread can call.
+     *
+     * <p>{@code threading} (3.9 to 3.12) makes the thread that imports it first its
+     * {@code main_thread()}, whose lock is released when that thread's state is deleted; at
+     * finalization {@code threading._shutdown()} releases it itself only when it runs on that
+     * very thread, and otherwise waits for it with the non-daemon threads. Imported on a Java
+     * thread, which keeps its thread state (see {@link #keepThreadState}), that wait never ends
+     * and {@code close()} hangs. Imported here, the main thread is this one, which also runs
+     * {@code Py_FinalizeEx}, as in a Python program. ({@link #beforeFinalize()} covers a
+     * {@code threading} imported again later.)
+     */
+    private void prepare(Signals.Saved jvm) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment threading = PyImport_ImportModule(a.allocateFrom("threading"));
+            if (threading.address() == 0) {
+                LOG.warn("could not import threading on the main thread: {}", Errors.fetch(null).getMessage());
+            } else {
+                Py_DecRef(threading);
+            }
+        }
+        Signals.afterInit(jvm);
+        registerAtexitHook();
+    }
+
+    /**
+     * Runs on the main thread, under the GIL, right before {@code Py_FinalizeEx}. If
+     * {@code threading.main_thread()} is still another thread (the module was imported again
+     * by other code), does for it what {@code threading._shutdown()} does for the thread that
+     * runs it: releases its lock and marks it stopped, so finalization does not wait for a Java
+     * thread's kept state. Answers the names of Python's non-daemon threads that finalization
+     * will join, for the log.
+     */
+    private static String beforeFinalize() {
+        return Snippets.run("""
+                import sys
+                result = ''
+                t = sys.modules.get('threading')
+                if t is not None:
+                    m = getattr(t, '_main_thread', None)
+                    lock = getattr(m, '_tstate_lock', None)           # 3.9 to 3.12
+                    if lock is not None and m.ident != t.get_ident() and lock.locked():
+                        lock.release()
+                        m._stop()
+                    result = ', '.join(repr(x.name) for x in t.enumerate()
+                                       if x is not m and not x.daemon and x.is_alive())
+                """);
+    }
+
+    /**
+     * Registers {@link #atexitHook} with {@code atexit} first, so that it runs last, when
+     * {@code Py_FinalizeEx} has joined Python's threads and run every other atexit callback,
+     * right before CPython starts tearing itself down.
+     */
+    private static void registerAtexitHook() {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment def = dev.panamapy.bindings.PyMethodDef.allocate(Arena.global());
+            dev.panamapy.bindings.PyMethodDef.ml_name(def, Arena.global().allocateFrom("_panamapy_finalizing"));
+            dev.panamapy.bindings.PyMethodDef.ml_meth(def, ATEXIT_HOOK);
+            dev.panamapy.bindings.PyMethodDef.ml_flags(def, METH_NOARGS());
+            MemorySegment fn = PyCFunction_NewEx(def, MemorySegment.NULL, MemorySegment.NULL);
+            MemorySegment atexit = PyImport_ImportModule(a.allocateFrom("atexit"));
+            MemorySegment register = atexit.address() == 0 ? MemorySegment.NULL
+                    : PyObject_GetAttrString(atexit, a.allocateFrom("register"));
+            MemorySegment done = MemorySegment.NULL;
+            if (fn.address() != 0 && register.address() != 0) {
+                MemorySegment args = PyTuple_New(1);
+                Py_IncRef(fn);
+                PyTuple_SetItem(args, 0, fn);
+                done = PyObject_CallObject(register, args);
+                Py_DecRef(args);
+            }
+            if (done.address() == 0) {
+                LOG.warn("could not register the bridge's atexit callback; Java functions stay callable while CPython "
+                        + "tears down: {}", Errors.fetch(null).getMessage());
+            } else {
+                Py_DecRef(done);
+            }
+            if (register.address() != 0) Py_DecRef(register);
+            if (atexit.address() != 0) Py_DecRef(atexit);
+            if (fn.address() != 0) Py_DecRef(fn);
+        }
+    }
+
+    private static final MemorySegment ATEXIT_HOOK;
+    static {
+        try {
+            var fd = java.lang.foreign.FunctionDescriptor.of(java.lang.foreign.ValueLayout.JAVA_LONG,
+                    java.lang.foreign.ValueLayout.JAVA_LONG, java.lang.foreign.ValueLayout.JAVA_LONG);
+            var mh = java.lang.invoke.MethodHandles.lookup().findStatic(Interpreter.class, "atexitHook", fd.toMethodType());
+            ATEXIT_HOOK = java.lang.foreign.Linker.nativeLinker().upcallStub(mh, fd, Arena.global());
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    // PyObject *hook(PyObject *self, PyObject *unused)  (METH_NOARGS), the last atexit callback
+    private static long atexitHook(long self, long unused) {
+        try {
+            Interpreter in = running;
+            if (in != null) in.tearDown();
+        } catch (Throwable t) {
+            UpcallBarrier.voidFailure("atexit", t);
+        }
+        long none = _Py_NoneStruct().address();
+        Py_IncRef(Mem.ptr(none));
+        return none;
+    }
+
+    /**
+     * From here on CPython tears itself down: a thread Python made that takes the GIL after
+     * that is ended by CPython ({@code pthread_exit}), Java frames and all. So Java functions are
+     * refused from now on, and those still running on Python's (daemon) threads are waited for,
+     * with the GIL let go so that they can finish. Only when {@code close()} finalizes, on the
+     * main thread: Python code calling {@code atexit._run_exitfuncs()} changes nothing.
+     */
+    private void tearDown() {
+        if (!closed || Thread.currentThread() != mainThread) return;
+        upcallsClosed = true;
+        if (FOREIGN_UPCALLS.get() == 0) return;
+        MemorySegment ts = PyEval_SaveThread();
+        try {
+            long since = System.nanoTime();
+            boolean logged = false;
+            while (FOREIGN_UPCALLS.get() > 0) {
+                java.util.concurrent.locks.LockSupport.parkNanos(1_000_000L);
+                if (!logged && System.nanoTime() - since > LONG_WAIT_NANOS) {
+                    logged = true;
+                    LOG.warn("CPython's finalization waits for {} Java function(s) still running on Python threads: {}",
+                            FOREIGN_UPCALLS.get(), GilWatchdog.describeThreadsInUpcalls());
+                }
+            }
+        } finally {
+            PyEval_RestoreThread(ts);
+        }
+    }
+
+    /** When close() and finalization log that they still wait. */
+    private static final long LONG_WAIT_NANOS = 10_000_000_000L;
+
+    /** Whether Java functions are refused: CPython tears down (see {@link #tearDown()}). */
+    public boolean refusesJavaFunctions() { return upcallsClosed; }
 
     // ---- the GIL --------------------------------------------------------------------------------
 
@@ -171,12 +348,24 @@ public final class Interpreter {
      * @throws IllegalStateException after {@link #close()}
      */
     public int enter() {
+        if (closing && depth()[0] == 0) throw refused();
         int g = tryEnter();
-        if (g == -1) throw new IllegalStateException("CPython is closed: no calls can be made after close()");
+        if (g == -1) throw refused();
         return g;
     }
 
-    /** Like {@link #enter()} but answers -1 instead of throwing when closed (for cleaners). */
+    private IllegalStateException refused() {
+        if (closed) return new IllegalStateException("CPython is closed: no calls can be made after close()");
+        return new IllegalStateException("CPython is closing: close() was called and waits for the calls in flight to "
+                + "finish; new calls are refused (if that close() is interrupted or times out, CPython keeps running "
+                + "and accepts calls again)");
+    }
+
+    /**
+     * Like {@link #enter()} but answers -1 instead of throwing once CPython finalizes (for
+     * cleaners and counters). Unlike {@code enter()} it is admitted while {@code close()} waits
+     * for calls in flight: dropping a reference must not be lost if that close is interrupted.
+     */
     public int tryEnter() {
         int[] d = depth();
         if (d[0] > 0) {                          // nested: this thread holds the GIL already
@@ -254,7 +443,7 @@ public final class Interpreter {
                                                        // CPython clears and deletes the state, the GIL goes
             d[1] = 0;
         } finally {
-            inFlight.decrementAndGet();
+            leave();
         }
     }
 
@@ -262,58 +451,179 @@ public final class Interpreter {
     public void exit(int gilState) {
         PyGILState_Release(gilState);
         int[] d = depth();
-        if (--d[0] == 0) inFlight.decrementAndGet();
+        if (--d[0] == 0) leave();
+    }
+
+    /** An outermost call left; wakes a waiting close() when it was the last. */
+    private void leave() {
+        if (inFlight.decrementAndGet() == 0 && closing) {
+            synchronized (inFlight) {
+                inFlight.notifyAll();
+            }
+        }
     }
 
     /**
      * Marks this thread as holding the GIL because Python called into Java (an upcall), so
      * that calls Java makes from there nest inside Python's hold. Pair with {@link #upcallExit()}.
+     * Outermost upcalls on threads Python made are counted (see {@link #tearDown()}).
      */
-    public static void upcallEnter() { depth()[0]++; }
+    public static void upcallEnter() {
+        int[] d = depth();
+        if (d[0]++ == 0 && d[1] == 0) FOREIGN_UPCALLS.incrementAndGet();
+    }
 
     /** Ends {@link #upcallEnter()}. */
-    public static void upcallExit() { depth()[0]--; }
+    public static void upcallExit() {
+        int[] d = depth();
+        if (--d[0] == 0 && d[1] == 0) FOREIGN_UPCALLS.decrementAndGet();
+    }
 
     /** Whether this thread is inside {@link #enter()} or an upcall. */
     public boolean holdsGil() { return depth()[0] > 0; }
 
+    /**
+     * How deep this thread is in calls and upcalls (0 outside any): a {@code Gil} scope
+     * remembers it to be closed only at the depth it was opened at.
+     */
+    public static int callDepth() { return depth()[0]; }
+
     // ---- close ----------------------------------------------------------------------------------
 
     /**
-     * Finalizes CPython: waits for calls in flight on other threads, then runs
-     * {@code Py_FinalizeEx} on the main thread. Idempotent.
+     * Finalizes CPython: refuses new calls, waits for calls in flight on other threads (with
+     * everything they call), then runs {@code Py_FinalizeEx} on the main thread. Idempotent.
      *
-     * @throws IllegalStateException when called from inside a call (a gil() scope or a callback)
+     * @throws IllegalStateException when called from inside a call (a gil() scope or a callback);
+     *                               when interrupted (the interrupt flag is kept): before
+     *                               finalization began CPython keeps running, after it CPython is
+     *                               closed and finishes finalizing in the background
      */
     public void close() {
+        tryClose(Long.MAX_VALUE);
+    }
+
+    /**
+     * Like {@link #close()}, but gives up after {@code timeoutNanos} of waiting for calls in
+     * flight: then nothing was finalized, CPython keeps running and this answers false.
+     */
+    public boolean tryClose(long timeoutNanos) {
         if (holdsGil()) {
             throw new IllegalStateException("close() called while this thread holds the GIL (inside a gil() scope or a "
                     + "Java function called from Python); close the scope first");
         }
+        long start = System.nanoTime();
+        boolean wait;
         synchronized (LOCK) {
-            if (closed) return;
-            closed = true;
-            finalizedBy = "closed by thread " + Thread.currentThread().getName();
-        }
-        long deadline = System.nanoTime() + 30_000_000_000L;
-        while (inFlight.get() > 0) {
-            if (System.nanoTime() > deadline) {
-                LOG.warn("{} call(s) still inside CPython after 30 s; finalizing anyway", inFlight.get());
-                break;
+            wait = !closed;
+            if (wait) {
+                closers++;
+                closing = true;
             }
-            Thread.onSpinWait();
-            try { Thread.sleep(1); } catch (InterruptedException e) { Thread.currentThread().interrupt(); break; }
         }
-        finalizeRequested.countDown();
-        try {
-            finalized.get();
-        } catch (ExecutionException e) {
-            LOG.warn("Py_FinalizeEx failed", e.getCause());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } finally {
-            synchronized (LOCK) { running = null; }
+        if (wait) {
+            boolean left;
+            try {
+                left = awaitCallsLeft(start, timeoutNanos);
+            } catch (InterruptedException e) {
+                int n = inFlight.get();
+                giveUp();
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("close() was interrupted while " + n + " call(s) were in flight; CPython "
+                        + "was not finalized and keeps running: call close() again to finalize it", e);
+            }
+            if (!left) {
+                LOG.info("close() timed out with {} call(s) in flight; CPython was not finalized and keeps running",
+                        inFlight.get());
+                giveUp();
+                return false;
+            }
+            synchronized (LOCK) {
+                if (!closed) {
+                    closed = true;
+                    closers = 0;
+                    finalizedBy = "closed by thread " + Thread.currentThread().getName();
+                    finalizeRequested.countDown();
+                }
+            }
         }
-        LOG.info("CPython {} finalized", installation.version());
+        return awaitFinalized(start, timeoutNanos);
+    }
+
+    /** A waiting close() stops waiting; the last one to go lets calls in again. */
+    private void giveUp() {
+        synchronized (LOCK) {
+            if (!closed && --closers == 0) closing = false;
+        }
+    }
+
+    /** Waits until no call is in flight (true) or the time is up (false). */
+    private boolean awaitCallsLeft(long start, long timeoutNanos) throws InterruptedException {
+        boolean logged = false;
+        synchronized (inFlight) {
+            while (inFlight.get() > 0 && !closed) {
+                long waited = System.nanoTime() - start;
+                if (waited >= timeoutNanos) return false;
+                if (!logged && waited >= LONG_WAIT_NANOS) {
+                    logged = true;
+                    LOG.warn("close() has waited {} s for {} call(s) in flight; it finalizes CPython only once they "
+                            + "returned (interrupt it, or use tryClose(Duration), to give up)", waited / 1_000_000_000L, inFlight.get());
+                }
+                long nanos = Math.min(timeoutNanos - waited, logged ? Long.MAX_VALUE : LONG_WAIT_NANOS - waited);
+                long millis = Math.max(1, Math.min(nanos / 1_000_000L, 60_000L));
+                if (Thread.interrupted()) throw new InterruptedException();
+                inFlight.wait(millis);
+            }
+        }
+        return true;
+    }
+
+    /** The main thread waits for cleaners admitted while closing; they only drop references. */
+    private void awaitNoEntries() {
+        synchronized (inFlight) {
+            while (inFlight.get() > 0) {
+                try {
+                    inFlight.wait(1);
+                } catch (InterruptedException e) {
+                    // nobody interrupts this thread but the JVM's end; keep waiting
+                }
+            }
+        }
+    }
+
+    /** After finalization was requested: waits for it, within what is left of the time. */
+    private boolean awaitFinalized(long start, long timeoutNanos) {
+        boolean logged = false;
+        while (true) {
+            long waited = System.nanoTime() - start;
+            long nanos = Math.min(timeoutNanos - waited, logged ? Long.MAX_VALUE : Math.max(0, LONG_WAIT_NANOS - waited));
+            try {
+                finalized.get(Math.max(0, nanos), java.util.concurrent.TimeUnit.NANOSECONDS);
+                return true;
+            } catch (java.util.concurrent.TimeoutException e) {
+                if (System.nanoTime() - start >= timeoutNanos) {
+                    LOG.warn("CPython is closed, but Py_FinalizeEx did not finish in time; it goes on in the background{}",
+                            joiningNote());
+                    return true;
+                }
+                if (!logged) {
+                    logged = true;
+                    LOG.warn("Py_FinalizeEx has run for 10 s{}", joiningNote());
+                }
+            } catch (ExecutionException e) {
+                LOG.warn("Py_FinalizeEx failed", e.getCause());
+                return true;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("close() was interrupted while CPython finalizes: CPython is closed (no "
+                        + "calls are accepted) and Py_FinalizeEx goes on in the background" + joiningNote(), e);
+            }
+        }
+    }
+
+    private String joiningNote() {
+        String names = joining;
+        return names.isEmpty() ? "" : ": as at interpreter exit, it joins Python's non-daemon threads (" + names
+                + "); end them, or make them daemon threads, before close()";
     }
 }
