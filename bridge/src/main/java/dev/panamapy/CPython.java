@@ -39,6 +39,14 @@ import static dev.panamapy.bindings.Python_h.*;
  * belongs to an OS thread, and a virtual thread may move to another while it holds it. {@link #gil()} holds it across a batch of calls. CPython's signal handlers are not
  * installed ({@code Py_InitializeEx(0)}): the JVM keeps its own.
  *
+ * <p><b>Stack depth.</b> Java and CPython share the calling thread's stack. Each call into
+ * Python fits CPython's recursion budget to the stack the thread has left (CPython itself
+ * assumes 8 MiB; a Java thread has 1 MiB unless made with more), so deep recursion in Python,
+ * and Java calling Python calling Java again and again, end in Python's {@code RecursionError}
+ * (a {@link PythonException} in Java) rather than a crash. On a thread with less than 8 MiB,
+ * deep Python code therefore stops earlier than in standalone Python: run it on a thread with a
+ * big stack, {@code new Thread(null, task, "python", 16L << 20)}.
+ *
  * <p><b>Lifetime.</b> {@link #close()} finalizes the interpreter; every call after it throws
  * {@link IllegalStateException}. CPython cannot be restarted in the same process.
  *

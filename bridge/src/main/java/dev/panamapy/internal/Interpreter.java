@@ -173,13 +173,24 @@ public final class Interpreter {
     public int enter() {
         int g = tryEnter();
         if (g == -1) throw new IllegalStateException("CPython is closed: no calls can be made after close()");
+        if (StackGuard.exhausted()) throw refuse(g);
         return g;
+    }
+
+    /** Too little stack left on this thread to run Python: RecursionError, and the entry undone. */
+    private PythonException refuse(int g) {
+        try {
+            return StackGuard.refusal(c);
+        } finally {
+            exit(g);
+        }
     }
 
     /** Like {@link #enter()} but answers -1 instead of throwing when closed (for cleaners). */
     public int tryEnter() {
         int[] d = depth();
         if (d[0] > 0) {                          // nested: this thread holds the GIL already
+            StackGuard.enterNested();            // CPython's recursion budget fitted to the stack left
             d[0]++;
             return PyGILState_Ensure();
         }
@@ -192,6 +203,7 @@ public final class Interpreter {
         if (d[1] == 0) keepThreadState(d);
         d[0]++;
         int g = PyGILState_Ensure();
+        if (d[1] == 1) StackGuard.fitOutermost();
         if (Ownership.hasPending()) Ownership.drain();
         return g;
     }
@@ -259,16 +271,22 @@ public final class Interpreter {
 
     /** Releases what {@link #enter()} took. */
     public void exit(int gilState) {
-        PyGILState_Release(gilState);
         int[] d = depth();
+        if (d[0] > 1) StackGuard.leaveNested();
+        PyGILState_Release(gilState);
         if (--d[0] == 0) inFlight.decrementAndGet();
     }
 
     /**
      * Marks this thread as holding the GIL because Python called into Java (an upcall), so
-     * that calls Java makes from there nest inside Python's hold. Pair with {@link #upcallExit()}.
+     * that calls Java makes from there nest inside Python's hold. Pair with {@link #upcallExit()}
+     * (or decrement the returned counter, which needs no call: see {@link Upcalls}).
      */
-    public static void upcallEnter() { depth()[0]++; }
+    public static int[] upcallEnter() {
+        int[] d = depth();
+        d[0]++;
+        return d;
+    }
 
     /** Ends {@link #upcallEnter()}. */
     public static void upcallExit() { depth()[0]--; }
