@@ -164,6 +164,19 @@ public final class StackDepthMain {
                         threading.stack_size(0)
                     t.join()
                     return out[0] if out else 'the thread died'
+                class Deeper:
+                    def __repr__(self):
+                        global reached
+                        reached += 1
+                        return repr(self)
+                def reachable():
+                    global reached
+                    reached = 0
+                    try:
+                        repr(Deeper())
+                    except RecursionError:
+                        pass
+                    return reached
                 def caught(f):
                     try:
                         f()
@@ -199,6 +212,7 @@ public final class StackDepthMain {
                 case "releaseBuffer" -> expectVoidSlotRecursion(() -> py.exec("memoryview(rel_dyn).release()"),
                         "releaseBuffer");
                 case "javaDepthSweep" -> javaDepthSweep();
+                case "budgetGivenBack" -> budgetGivenBack();
                 // a thread Python made, with a small stack, recursing through a Java function (C
                 // recursion alone on such a thread crashes standalone python3.13 as well: CPython's own)
                 case "pythonThread" -> expectValue("RecursionError",
@@ -261,7 +275,7 @@ public final class StackDepthMain {
     private static String javaDepthSweep() {
         int refused = 0, ran = 0;
         boolean bottom = false;
-        for (int depth = 0; depth < 100_000; depth += 7) {
+        for (int depth = 0; depth < 100_000; depth += 11) {
             String r;
             try {
                 r = atJavaDepth(depth);
@@ -294,6 +308,27 @@ public final class StackDepthMain {
         } catch (PythonException e) {
             if (e.is("RecursionError") && e.pythonMessage().contains("stack")) return "refused";
             throw e;
+        }
+    }
+
+    /**
+     * How deep Python can recurse from here is the same before and after a Java-Python
+     * recursion that ended in RecursionError: every nested entry gave back the budget it took.
+     */
+    private static String budgetGivenBack() {
+        long before = reachableDepth();
+        expectRecursionError(() -> py.eval("rec(0)"), "rec");
+        expectRecursionError(() -> py.eval("every(0)"), "every");
+        long after = reachableDepth();
+        if (before != after || before < 20) {
+            throw new AssertionError("Python reached depth " + before + " before the recursion and " + after + " after it");
+        }
+        return "depth " + before + " reachable before and after";
+    }
+
+    private static long reachableDepth() {
+        try (PyObject r = py.eval("reachable()")) {
+            return r.asLong();
         }
     }
 
