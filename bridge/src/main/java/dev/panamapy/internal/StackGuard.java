@@ -101,8 +101,10 @@ final class StackGuard {
                 why = "reading the stack pointer is implemented for Linux x86-64 only";
             } else {
                 SymbolLookup libc = LINKER.defaultLookup();
-                setjmp = LINKER.downcallHandle(libc.findOrThrow("_setjmp"), FunctionDescriptor.of(JAVA_INT, ADDRESS),
-                        Linker.Option.critical(false));           // saves registers, nothing else
+                // saves registers, nothing else: a critical call; the buffer passed as a plain
+                // address (its owner, the ThreadStack, keeps it alive) so that no session is acquired
+                setjmp = LINKER.downcallHandle(libc.findOrThrow("_setjmp"), FunctionDescriptor.of(JAVA_INT, JAVA_LONG),
+                        Linker.Option.critical(false));
                 ThreadStack probe = new ThreadStack();
                 if (probe.low == 0) {
                     why = "pthread_getattr_np gave no stack bounds";
@@ -143,19 +145,19 @@ final class StackGuard {
     }
 
     private static long decode(MethodHandle setjmp, SpReader r, long guard, ThreadStack s) throws Throwable {
-        int ignored = (int) setjmp.invokeExact(s.jmpBuf);
-        long saved = s.jmpBuf.get(JAVA_LONG, JB_RSP * 8L);
+        int ignored = (int) setjmp.invokeExact(s.jmpAddress);
+        long saved = Mem.getLong(s.jmpAddress + JB_RSP * 8L);
         return r == SpReader.GLIBC_MANGLED ? Long.rotateRight(saved, 0x11) ^ guard : saved;
     }
 
     /** The current stack pointer (near enough: the downcall's frame), or 0 when unknown. */
     private static long sp(ThreadStack s) {
         try {
-            int ignored = (int) SETJMP.invokeExact(s.jmpBuf);
+            int ignored = (int) SETJMP.invokeExact(s.jmpAddress);
         } catch (Throwable t) {
             return 0;
         }
-        long saved = s.jmpBuf.get(JAVA_LONG, JB_RSP * 8L);
+        long saved = Mem.getLong(s.jmpAddress + JB_RSP * 8L);
         return READER == SpReader.GLIBC_MANGLED ? Long.rotateRight(saved, 0x11) ^ POINTER_GUARD : saved;
     }
 
@@ -166,6 +168,7 @@ final class StackGuard {
         final long low, high;                 // [low, high): 0, 0 when unknown
         final Thread thread = Thread.currentThread();
         final MemorySegment jmpBuf = Arena.ofAuto().allocate(256, 16);     // a jmp_buf is 200 bytes on x86-64
+        final long jmpAddress = jmpBuf.address();
         /** Per nested entry: the budget it took away and the thread state it took it from. */
         int[] deltas = new int[16];
         long[] states = new long[16];
@@ -242,51 +245,79 @@ final class StackGuard {
         }
     }
 
-    /** CPython's counter, or null when unknown; looked up on the first fit (under the GIL). */
-    private static Counter COUNTER;
-    private static boolean resolved;                       // guarded by the GIL
-    private static MethodHandle THREAD_STATE, GET_LIMIT, ENTER_RECURSIVE, LEAVE_RECURSIVE;
-    private static long EXC_RECURSION_ERROR;               // PyExc_RecursionError, borrowed
+    /**
+     * The running CPython's counter and the functions used with it, looked up on first use
+     * (under the GIL, libpython loaded). Static finals, so that the JIT inlines the calls.
+     */
+    private static final class CPy {
+        /** null when the version's layout is unknown, or a lookup failed. */
+        static final Counter COUNTER;
+        static final MethodHandle THREAD_STATE, GET_LIMIT, ENTER_RECURSIVE, LEAVE_RECURSIVE;
+        static final long EXC_RECURSION_ERROR;                // PyExc_RecursionError, borrowed; 0 if not found
 
-    /** Looks up the running CPython's counter and functions once. Requires the GIL. */
+        static {
+            Counter counter = null;
+            MethodHandle ts = null, limit = null, enter = null, leave = null;
+            long exc = 0;
+            int minor = -1;
+            try {
+                SymbolLookup py = SymbolLookup.loaderLookup();
+                MethodHandle version = LINKER.downcallHandle(py.findOrThrow("Py_GetVersion"), FunctionDescriptor.of(ADDRESS));
+                String v = ((MemorySegment) version.invokeExact()).reinterpret(64).getString(0);   // "3.11.7 (main, ..."
+                String[] parts = v.split("[. ]", 3);
+                minor = "3".equals(parts[0]) ? Integer.parseInt(parts[1]) : -1;
+                // bytes per count: the most any recursion pattern took per count in measurements
+                // on x86-64, rounded up (sorted(key=...) recursing into itself aside: 1.3-1.7 KiB)
+                counter = switch (minor) {
+                    case 9 -> new Counter(9, 32, true, -1, 800);
+                    case 10 -> new Counter(10, 32, true, -1, 640);
+                    case 11 -> new Counter(11, 32, false, 36, 720);
+                    case 12 -> new Counter(12, 36, false, 32, 512);
+                    case 13 -> new Counter(13, 52, false, 48, 512);
+                    default -> null;
+                };
+                // both only read a field: critical calls (no thread state transition) are safe and cheaper
+                ts = LINKER.downcallHandle(py.findOrThrow("PyThreadState_Get"), FunctionDescriptor.of(JAVA_LONG),
+                        Linker.Option.critical(false));
+                limit = LINKER.downcallHandle(py.findOrThrow("Py_GetRecursionLimit"), FunctionDescriptor.of(JAVA_INT),
+                        Linker.Option.critical(false));
+                enter = LINKER.downcallHandle(py.findOrThrow("Py_EnterRecursiveCall"), FunctionDescriptor.of(JAVA_INT, ADDRESS));
+                leave = LINKER.downcallHandle(py.findOrThrow("Py_LeaveRecursiveCall"), FunctionDescriptor.ofVoid());
+                exc = py.findOrThrow("PyExc_RecursionError").reinterpret(8).get(ADDRESS, 0).address();
+            } catch (Throwable t) {
+                counter = null;
+                LOG.warn("cannot look up CPython's recursion functions ({}); recursion budgets are not fitted to thread stacks",
+                        t.toString());
+            }
+            if (counter == null) {
+                LOG.info("CPython 3.{}: its thread state layout is unknown to this version of panamapy, so its recursion "
+                        + "limits are not fitted to Java thread stacks (deep C recursion on a small stack may crash)", minor);
+            }
+            COUNTER = counter;
+            THREAD_STATE = ts;
+            GET_LIMIT = limit;
+            ENTER_RECURSIVE = enter;
+            LEAVE_RECURSIVE = leave;
+            EXC_RECURSION_ERROR = exc;
+        }
+    }
+
+    /** Whether CPython's counter is known. Requires the GIL (first use: libpython initialized). */
     private static boolean resolve() {
-        if (resolved) return COUNTER != null;
-        Interpreter interp = Interpreter.running();
-        if (interp == null) return false;                  // still starting: decide at a later entry
-        resolved = true;
-        int minor = interp.installation().minor();
-        // bytes per count: the most any recursion pattern took per count in measurements on
-        // x86-64, rounded up (sorted(key=...) recursing into itself aside: 1.3-1.7 KiB)
-        Counter counter = switch (minor) {
-            case 9 -> new Counter(9, 32, true, -1, 800);
-            case 10 -> new Counter(10, 32, true, -1, 640);
-            case 11 -> new Counter(11, 32, false, 36, 720);
-            case 12 -> new Counter(12, 36, false, 32, 512);
-            case 13 -> new Counter(13, 52, false, 48, 512);
-            default -> null;
-        };
-        try {
-            SymbolLookup py = SymbolLookup.loaderLookup();
-            // both only read a field: critical calls (no thread state transition) are safe and cheaper
-            THREAD_STATE = LINKER.downcallHandle(py.findOrThrow("PyThreadState_Get"), FunctionDescriptor.of(JAVA_LONG),
-                    Linker.Option.critical(false));
-            GET_LIMIT = LINKER.downcallHandle(py.findOrThrow("Py_GetRecursionLimit"), FunctionDescriptor.of(JAVA_INT),
-                    Linker.Option.critical(false));
-            ENTER_RECURSIVE = LINKER.downcallHandle(py.findOrThrow("Py_EnterRecursiveCall"),
-                    FunctionDescriptor.of(JAVA_INT, ADDRESS));
-            LEAVE_RECURSIVE = LINKER.downcallHandle(py.findOrThrow("Py_LeaveRecursiveCall"), FunctionDescriptor.ofVoid());
-            EXC_RECURSION_ERROR = py.findOrThrow("PyExc_RecursionError").reinterpret(8).get(ADDRESS, 0).address();
-        } catch (Throwable t) {
-            counter = null;
-            LOG.warn("cannot look up CPython's recursion functions ({}); recursion budgets are not fitted to thread stacks",
-                    t.toString());
+        return CPy.COUNTER != null;
+    }
+
+    private static boolean loaded;                          // guarded by the GIL
+
+    /**
+     * Loads {@link CPy} on the first entry into Python, whatever the platform: an upcall's
+     * StackOverflowError handler uses it, and must not be the one to pay for class loading.
+     */
+    private static void load() {
+        if (!loaded) {
+            long ignored = CPy.EXC_RECURSION_ERROR;
+            loaded = true;
         }
-        if (counter == null) {
-            LOG.info("CPython 3.{}: its thread state layout is unknown to this version of panamapy, so its recursion "
-                    + "limits are not fitted to Java thread stacks (deep C recursion on a small stack may crash)", minor);
-        }
-        COUNTER = counter;
-        return counter != null;
     }
 
     /** 1: checked and right; -1: wrong, never touched; 0: not checked yet. Guarded by the GIL. */
@@ -299,18 +330,18 @@ final class StackGuard {
      */
     private static boolean checkLayout(long tstate) throws Throwable {
         if (layoutChecked != 0) return layoutChecked == 1;
-        Counter k = COUNTER;
+        Counter k = CPy.COUNTER;
         int v0 = Mem.getInt(tstate + k.offset);
-        int rc = (int) ENTER_RECURSIVE.invokeExact(EMPTY_WHERE);
+        int rc = (int) CPy.ENTER_RECURSIVE.invokeExact(EMPTY_WHERE);
         if (rc != 0) {                            // already at CPython's limit here: decide another time
             dev.panamapy.bindings.Python_h.PyErr_Clear();
             return false;
         }
         int v1 = Mem.getInt(tstate + k.offset);
-        LEAVE_RECURSIVE.invokeExact();
+        CPy.LEAVE_RECURSIVE.invokeExact();
         int v2 = Mem.getInt(tstate + k.offset);
         boolean ok = v1 == v0 + (k.countsUp ? 1 : -1) && v2 == v0;
-        if (ok && k.limitOffset >= 0) ok = Mem.getInt(tstate + k.limitOffset) == (int) GET_LIMIT.invokeExact();
+        if (ok && k.limitOffset >= 0) ok = Mem.getInt(tstate + k.limitOffset) == (int) CPy.GET_LIMIT.invokeExact();
         layoutChecked = ok ? 1 : -1;
         if (!ok) {
             LOG.warn("CPython 3.{}: the thread state does not look as expected (recursion counter at offset {}: {} {} {}); "
@@ -323,14 +354,14 @@ final class StackGuard {
 
     /** Recursion counts left on this thread state (3.9/3.10: the limit minus the depth). */
     private static int remaining(long tstate, int limit) {
-        int v = Mem.getInt(tstate + COUNTER.offset);
-        return COUNTER.countsUp ? limit - v : v;
+        int v = Mem.getInt(tstate + CPy.COUNTER.offset);
+        return CPy.COUNTER.countsUp ? limit - v : v;
     }
 
     /** Adds to the counts left (takes away with a negative n). */
     private static void addRemaining(long tstate, int n) {
-        long at = tstate + COUNTER.offset;
-        Mem.putInt(at, Mem.getInt(at) + (COUNTER.countsUp ? -n : n));
+        long at = tstate + CPy.COUNTER.offset;
+        Mem.putInt(at, Mem.getInt(at) + (CPy.COUNTER.countsUp ? -n : n));
     }
 
     /** sys.getrecursionlimit() of a fresh CPython. */
@@ -341,7 +372,7 @@ final class StackGuard {
 
     /** The most the budget may be: CPython's own (3.9-3.11 the recursion limit); 0 while unknown. */
     private static int ceiling() throws Throwable {
-        return COUNTER.minor <= 11 ? (int) GET_LIMIT.invokeExact() : cCeiling;
+        return CPy.COUNTER.minor <= 11 ? (int) CPy.GET_LIMIT.invokeExact() : cCeiling;
     }
 
     /**
@@ -352,13 +383,13 @@ final class StackGuard {
      * still fitted: beyond the fit the stack would overflow.
      */
     private static boolean fitting(int ceiling) {
-        return COUNTER.minor != 11 || ceiling <= DEFAULT_LIMIT;
+        return CPy.COUNTER.minor != 11 || ceiling <= DEFAULT_LIMIT;
     }
 
     /** Counts the room holds: room / bytesPerLevel, rounded down (a multiplication: this runs on every call). */
     private static int budget(long room) {
         if (room <= 0) return 0;
-        return (int) Math.min(Integer.MAX_VALUE, Math.multiplyHigh(room, COUNTER.reciprocal));
+        return (int) Math.min(Integer.MAX_VALUE, Math.multiplyHigh(room, CPy.COUNTER.reciprocal));
     }
 
     // ---- the hooks ---------------------------------------------------------------------------------
@@ -370,6 +401,7 @@ final class StackGuard {
      * time). Never throws. Requires the GIL.
      */
     static void fitOutermost() {
+        load();
         if (READER == SpReader.NONE) return;
         ThreadStack s = current();
         long sp = sp(s);
@@ -381,13 +413,13 @@ final class StackGuard {
             int ceiling = ceiling();
             int want = fitting(ceiling) ? Math.min(ceiling, budget(room)) : ceiling;
             if (ceiling != 0 && want == ceiling && !s.lowered) return;   // CPython's own budget stands
-            long tstate = (long) THREAD_STATE.invokeExact();
+            long tstate = (long) CPy.THREAD_STATE.invokeExact();
             if (!checkLayout(tstate)) return;
             if (ceiling == 0) {                 // 3.12+, first outermost fit: this fresh state shows CPython's limit
-                ceiling = cCeiling = Mem.getInt(tstate + COUNTER.offset);
+                ceiling = cCeiling = Mem.getInt(tstate + CPy.COUNTER.offset);
                 want = Math.min(ceiling, budget(room));
             }
-            Mem.putInt(tstate + COUNTER.offset, COUNTER.countsUp ? ceiling - want : want);   // no frames: absolute
+            Mem.putInt(tstate + CPy.COUNTER.offset, CPy.COUNTER.countsUp ? ceiling - want : want);   // no frames: absolute
             s.lowered = want < ceiling;
         } catch (Throwable t) {
             // leave CPython's own budget
@@ -400,6 +432,7 @@ final class StackGuard {
      * {@link #exhausted()} to learn whether the entry should be refused. Requires the GIL.
      */
     static void enterNested() {
+        load();
         if (READER == SpReader.NONE) return;
         ThreadStack s = current();
         int delta = 0;
@@ -414,7 +447,7 @@ final class StackGuard {
                     int target = budget(room);
                     // with the stack holding CPython's whole budget, what is left of it fits too
                     if ((ceiling == 0 || target < ceiling) && fitting(ceiling)) {
-                        tstate = (long) THREAD_STATE.invokeExact();
+                        tstate = (long) CPy.THREAD_STATE.invokeExact();
                         if (checkLayout(tstate)) {
                             int cur = remaining(tstate, ceiling);
                             if (cur > target) {
@@ -464,8 +497,8 @@ final class StackGuard {
         // grants itself the same headroom while it handles a RecursionError)
         long tstate = 0;
         try {
-            if (COUNTER != null && layoutChecked == 1) {
-                tstate = (long) THREAD_STATE.invokeExact();
+            if (CPy.COUNTER != null && layoutChecked == 1) {
+                tstate = (long) CPy.THREAD_STATE.invokeExact();
                 addRemaining(tstate, HEADROOM);
             }
         } catch (Throwable t) {
@@ -500,7 +533,6 @@ final class StackGuard {
 
     /** PyExc_RecursionError (borrowed), or 0 if it could not be looked up. Requires the GIL. */
     static long recursionErrorType() {
-        if (EXC_RECURSION_ERROR == 0) resolve();
-        return EXC_RECURSION_ERROR;
+        return CPy.EXC_RECURSION_ERROR;
     }
 }
