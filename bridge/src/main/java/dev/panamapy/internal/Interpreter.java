@@ -166,9 +166,12 @@ public final class Interpreter {
 
     /**
      * Takes the GIL on this thread (re-entrantly) and counts the call in flight. Every
-     * {@code enter} must be paired with {@link #exit(int)} on the same thread.
+     * {@code enter} must be paired with {@link #exit(int)} on the same thread. CPython's
+     * recursion budget is fitted to the stack this thread has left ({@link StackGuard}).
      *
      * @throws IllegalStateException after {@link #close()}
+     * @throws PythonException       RecursionError when this thread's stack is nearly used up
+     *                               (nothing is left taken)
      */
     public int enter() {
         int g = tryEnter();
