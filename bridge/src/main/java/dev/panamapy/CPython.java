@@ -62,6 +62,14 @@ import static dev.panamapy.bindings.Python_h.*;
  * {@code faulthandler.dump_traceback()} works. {@code signal.signal()} raises ValueError, as
  * CPython allows it only on its own main thread, which runs no user code.
  *
+ * <p><b>Stack depth.</b> Java and CPython share the calling thread's stack. Each call into
+ * Python fits CPython's recursion budget to the stack the thread has left (CPython itself
+ * assumes 8 MiB; a Java thread has 1 MiB unless made with more), so deep recursion in Python,
+ * and Java calling Python calling Java again and again, end in Python's {@code RecursionError}
+ * (a {@link PythonException} in Java) rather than a crash. On a thread with less than 8 MiB,
+ * deep Python code therefore stops earlier than in standalone Python: run it on a thread with a
+ * big stack, {@code new Thread(null, task, "python", 16L << 20)}.
+ *
  * <p><b>Lifetime.</b> {@link #close()} finalizes the interpreter; every call after it throws
  * {@link IllegalStateException}. It never finalizes under a running call: it waits for calls
  * in flight (and everything they call) to return. CPython cannot be restarted in the same

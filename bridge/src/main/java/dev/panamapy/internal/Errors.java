@@ -115,8 +115,8 @@ public final class Errors {
      * Python exceptions fetched inside a Java function called from Python, by the PythonException
      * made of them: {type, value, traceback}, each a strong reference dropped by a Cleaner when
      * the PythonException becomes unreachable. If the PythonException leaves the Java function,
-     * the original is raised again, so Python code sees its own exception (type, attributes,
-     * traceback) rather than a JavaException wrapping its text.
+     * the original is raised again with these references, so Python code sees its own exception
+     * (type, attributes, traceback) rather than a JavaException wrapping its text.
      */
     private static final Map<PythonException, long[]> ORIGINALS = Collections.synchronizedMap(new WeakHashMap<>());
 
@@ -139,7 +139,11 @@ public final class Errors {
 
     /** Raises the original Python exception again; the PythonException becomes the cause if it returns to Java. */
     private static boolean restoreOriginal(PythonException pe) {
-        long[] refs = ORIGINALS.get(pe);
+        // the references go back to Python with the exception: Java keeps none, or the
+        // PythonException (kept in IN_FLIGHT until Python hands the exception back, which it never
+        // does when Python code catches it) would pin the exception, its traceback and every
+        // frame's locals; restored once, a second throw of the same PythonException is wrapped
+        long[] refs = ORIGINALS.remove(pe);
         if (refs == null || refs[1] == 0) return false;
         try (Arena a = Arena.ofConfined()) {
             long id = NEXT_ID.getAndIncrement();
@@ -149,8 +153,9 @@ public final class Errors {
             if (PyObject_SetAttrString(Mem.ptr(refs[1]), a.allocateFrom(ID_ATTR), idObj) != 0) PyErr_Clear();
             Py_DecRef(idObj);
         }
-        for (long r : refs) if (r != 0) Py_IncRef(Mem.ptr(r));
-        PyErr_Restore(Mem.ptr(refs[0]), Mem.ptr(refs[1]), Mem.ptr(refs[2]));     // steals all three
+        long type = refs[0], value = refs[1], tb = refs[2];
+        refs[0] = refs[1] = refs[2] = 0;                 // the cleaner registered for pe now drops nothing
+        PyErr_Restore(Mem.ptr(type), Mem.ptr(value), Mem.ptr(tb));                // steals all three
         return true;
     }
 

@@ -58,7 +58,7 @@ public final class GilWatchdog {
 
     /** A new per-thread depth record for {@code Interpreter}, registered for watching. */
     static int[] newThread() {
-        int[] d = new int[2];
+        int[] d = new int[3];
         if (THRESHOLD_NANOS > 0 && !stopped) {
             THREADS.put(Thread.currentThread(), d);
             if (thread == null) start();
@@ -157,14 +157,10 @@ public final class GilWatchdog {
     }
 
     /** Threads inside a Java function called on a thread Python made, with their stacks. */
-    static String describeThreadsInUpcalls() {
+    /** The given threads with their stacks, for a log line. */
+    static String describeThreads(Iterable<Thread> threads) {
         StringBuilder sb = new StringBuilder();
-        for (Map.Entry<Thread, int[]> e : THREADS.entrySet()) {
-            int[] d = e.getValue();
-            if ((int) INT.getOpaque(d, 0) > 0 && (int) INT.getOpaque(d, 1) == 0) {
-                sb.append("\n  thread '").append(e.getKey().getName()).append("':").append(stack(e.getKey()));
-            }
-        }
+        for (Thread t : threads) sb.append("\n  thread '").append(t.getName()).append("':").append(stack(t));
         return sb.toString();
     }
 

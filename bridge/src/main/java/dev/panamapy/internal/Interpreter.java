@@ -7,8 +7,12 @@ import org.slf4j.LoggerFactory;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -45,7 +49,8 @@ public final class Interpreter {
     /**
      * Per thread: [0] how deep this thread is in calls that hold the GIL (ours, or Python's own
      * when Python called into Java); [1] 1 once this thread has its own long-lived Python thread
-     * state. Static: there is one interpreter per process.
+     * state; [2] 1 once this thread, one Python made, is in {@link #FOREIGN_THREADS}. Static:
+     * there is one interpreter per process.
      */
     private static final ThreadLocal<int[]> DEPTH = ThreadLocal.withInitial(GilWatchdog::newThread);
 
@@ -69,8 +74,14 @@ public final class Interpreter {
     private volatile boolean closed;
     /** CPython tears down (after the last atexit callback): Java functions are refused. */
     private volatile boolean upcallsClosed;
-    /** Outermost upcalls running on threads Python made (not inside an enter() of ours). */
-    private static final AtomicInteger FOREIGN_UPCALLS = new AtomicInteger();
+    /**
+     * Threads Python made that called Java, with their {@link #DEPTH} record: an upcall's exit
+     * only decrements its record (no call, so it also works after a StackOverflowError), and
+     * {@link #tearDown()} reads them all.
+     */
+    private static final Map<Thread, int[]> FOREIGN_THREADS = new ConcurrentHashMap<>();
+    private static volatile int foreignPurgeAt = 64;
+    private static final VarHandle DEPTH_CELL = MethodHandles.arrayElementVarHandle(int[].class);
     /** Python's non-daemon threads alive when finalization began, for the log if it takes long. */
     private volatile String joining = "";
     private final CountDownLatch finalizeRequested = new CountDownLatch(1);
@@ -315,17 +326,17 @@ public final class Interpreter {
     private void tearDown() {
         if (!closed || Thread.currentThread() != mainThread) return;
         upcallsClosed = true;
-        if (FOREIGN_UPCALLS.get() == 0) return;
+        if (foreignUpcallsRunning() == 0) return;
         MemorySegment ts = PyEval_SaveThread();
         try {
             long since = System.nanoTime();
             boolean logged = false;
-            while (FOREIGN_UPCALLS.get() > 0) {
+            while (foreignUpcallsRunning() > 0) {
                 java.util.concurrent.locks.LockSupport.parkNanos(1_000_000L);
                 if (!logged && System.nanoTime() - since > LONG_WAIT_NANOS) {
                     logged = true;
                     LOG.warn("CPython's finalization waits for {} Java function(s) still running on Python threads: {}",
-                            FOREIGN_UPCALLS.get(), GilWatchdog.describeThreadsInUpcalls());
+                            foreignUpcallsRunning(), GilWatchdog.describeThreads(FOREIGN_THREADS.keySet()));
                 }
             }
         } finally {
@@ -343,14 +354,18 @@ public final class Interpreter {
 
     /**
      * Takes the GIL on this thread (re-entrantly) and counts the call in flight. Every
-     * {@code enter} must be paired with {@link #exit(int)} on the same thread.
+     * {@code enter} must be paired with {@link #exit(int)} on the same thread. CPython's
+     * recursion budget is fitted to the stack this thread has left ({@link StackGuard}).
      *
      * @throws IllegalStateException after {@link #close()}
+     * @throws PythonException       RecursionError when this thread's stack is nearly used up
+     *                               (nothing is left taken)
      */
     public int enter() {
         if (closing && depth()[0] == 0) throw refused();
         int g = tryEnter();
         if (g == -1) throw refused();
+        if (StackGuard.exhausted()) throw refuse(g);
         return g;
     }
 
@@ -361,6 +376,15 @@ public final class Interpreter {
                 + "and accepts calls again)");
     }
 
+    /** Too little stack left on this thread to run Python: RecursionError, and the entry undone. */
+    private PythonException refuse(int g) {
+        try {
+            return StackGuard.refusal(c);
+        } finally {
+            exit(g);
+        }
+    }
+
     /**
      * Like {@link #enter()} but answers -1 instead of throwing once CPython finalizes (for
      * cleaners and counters). Unlike {@code enter()} it is admitted while {@code close()} waits
@@ -369,6 +393,7 @@ public final class Interpreter {
     public int tryEnter() {
         int[] d = depth();
         if (d[0] > 0) {                          // nested: this thread holds the GIL already
+            StackGuard.enterNested();            // CPython's recursion budget fitted to the stack left
             d[0]++;
             return PyGILState_Ensure();
         }
@@ -381,6 +406,7 @@ public final class Interpreter {
         if (d[1] == 0) keepThreadState(d);
         d[0]++;
         int g = PyGILState_Ensure();
+        if (d[1] == 1) StackGuard.fitOutermost();
         if (Ownership.hasPending()) Ownership.drain();
         return g;
     }
@@ -449,8 +475,9 @@ public final class Interpreter {
 
     /** Releases what {@link #enter()} took. */
     public void exit(int gilState) {
-        PyGILState_Release(gilState);
         int[] d = depth();
+        if (d[0] > 1) StackGuard.leaveNested();
+        PyGILState_Release(gilState);
         if (--d[0] == 0) leave();
     }
 
@@ -465,18 +492,42 @@ public final class Interpreter {
 
     /**
      * Marks this thread as holding the GIL because Python called into Java (an upcall), so
-     * that calls Java makes from there nest inside Python's hold. Pair with {@link #upcallExit()}.
-     * Outermost upcalls on threads Python made are counted (see {@link #tearDown()}).
+     * that calls Java makes from there nest inside Python's hold. Pair with {@link #upcallExit()}
+     * or decrement the returned counter's first cell, which needs no call (see {@link Upcalls}).
+     * Threads Python made are registered at their first upcall, so that finalization can wait
+     * for their Java functions (see {@link #tearDown()}).
      */
-    public static void upcallEnter() {
+    public static int[] upcallEnter() {
         int[] d = depth();
-        if (d[0]++ == 0 && d[1] == 0) FOREIGN_UPCALLS.incrementAndGet();
+        if (d[0]++ == 0 && d[1] == 0 && d[2] == 0) foreignThread(d);
+        return d;
     }
 
     /** Ends {@link #upcallEnter()}. */
     public static void upcallExit() {
-        int[] d = depth();
-        if (--d[0] == 0 && d[1] == 0) FOREIGN_UPCALLS.decrementAndGet();
+        depth()[0]--;
+    }
+
+    /** A thread Python made called Java for the first time: watched by {@link #tearDown()}. */
+    private static void foreignThread(int[] d) {
+        d[2] = 1;
+        if (FOREIGN_THREADS.size() >= foreignPurgeAt) {
+            FOREIGN_THREADS.keySet().removeIf(t -> !t.isAlive());
+            foreignPurgeAt = Math.max(64, 2 * FOREIGN_THREADS.size());
+        }
+        FOREIGN_THREADS.put(Thread.currentThread(), d);
+    }
+
+    /** Threads Python made (no thread state of ours) that are inside a Java function now. */
+    private static int foreignUpcallsRunning() {
+        int n = 0;
+        for (Map.Entry<Thread, int[]> e : FOREIGN_THREADS.entrySet()) {
+            if ((int) DEPTH_CELL.getOpaque(e.getValue(), 0) > 0 && (int) DEPTH_CELL.getOpaque(e.getValue(), 1) == 0
+                    && e.getKey().isAlive()) {
+                n++;
+            }
+        }
+        return n;
     }
 
     /** Whether this thread is inside {@link #enter()} or an upcall. */

@@ -28,6 +28,10 @@ final class Upcalls {
 
     static long handleOf(long self) { return Mem.getLong(self + HANDLE_OFFSET); }
 
+    // Each entry point catches Throwable, and the barrier call in its handler sits in a try of its
+    // own: a StackOverflowError thrown by the handler itself (it needs stack, and an overflow
+    // leaves little) must not escape either. Counters are decremented inline, without a call.
+
     // int getbuffer(PyObject *self, Py_buffer *view, int flags)
     static int getbuffer(long self, long view, int flags) {
         try {
@@ -38,7 +42,11 @@ final class Upcalls {
             }
             return s.getBuffer(c, self, view, flags);
         } catch (Throwable t) {
-            return UpcallBarrier.bufferFailure(c, t, view);
+            try {
+                return UpcallBarrier.bufferFailure(c, t, view);
+            } catch (Throwable again) {
+                return -1;
+            }
         }
     }
 
@@ -48,14 +56,19 @@ final class Upcalls {
             Exports.State s = Exports.get(handleOf(self));
             if (s != null) s.release(view);
         } catch (Throwable t) {
-            UpcallBarrier.voidFailure("bf_releasebuffer", t);
+            try {
+                UpcallBarrier.voidFailure("bf_releasebuffer", t);
+            } catch (Throwable ignored) {
+                // never let it escape
+            }
         }
     }
 
     // void dealloc(PyObject *self)
     static void dealloc(long self) {
-        Interpreter.upcallEnter();
+        int[] d = null;
         try {
+            d = Interpreter.upcallEnter();
             long h = handleOf(self);
             Exports.State s = Exports.get(h);
             if (s != null) {
@@ -63,7 +76,11 @@ final class Upcalls {
                 s.deallocated();
             }
         } catch (Throwable t) {
-            UpcallBarrier.voidFailure("tp_dealloc", t);
+            try {
+                UpcallBarrier.voidFailure("tp_dealloc", t);
+            } catch (Throwable ignored) {
+                // never let it escape
+            }
         }
         try {
             // heap type instances own a reference to their type (CPython >= 3.8)
@@ -80,9 +97,13 @@ final class Upcalls {
             }
             Py_DecRef(Mem.ptr(type));                             // the instance's own reference
         } catch (Throwable t) {
-            UpcallBarrier.voidFailure("tp_dealloc (free)", t);
+            try {
+                UpcallBarrier.voidFailure("tp_dealloc (free)", t);
+            } catch (Throwable ignored) {
+                // never let it escape
+            }
         } finally {
-            Interpreter.upcallExit();
+            if (d != null) d[0]--;
         }
     }
 
@@ -95,7 +116,11 @@ final class Upcalls {
                 return PyUnicode_FromString(a.allocateFrom(text)).address();
             }
         } catch (Throwable t) {
-            return UpcallBarrier.objectFailure(c, c.excRuntimeError, t);
+            try {
+                return UpcallBarrier.objectFailure(c, c.excRuntimeError, t);
+            } catch (Throwable again) {
+                return 0;
+            }
         }
     }
 
@@ -108,19 +133,28 @@ final class Upcalls {
             }
             return 0;
         } catch (Throwable t) {
-            return UpcallBarrier.objectFailure(c, c.excTypeError, t);
+            try {
+                return UpcallBarrier.objectFailure(c, c.excTypeError, t);
+            } catch (Throwable again) {
+                return 0;
+            }
         }
     }
 
     // PyObject *fn(PyObject *self, PyObject *args)  (METH_VARARGS)
     static long callFunction(long self, long args) {
-        Interpreter.upcallEnter();
+        int[] d = null;
         try {
+            d = Interpreter.upcallEnter();
             return Functions.call(c, self, args);
         } catch (Throwable t) {
-            return UpcallBarrier.functionFailure(c, t);
+            try {
+                return UpcallBarrier.functionFailure(c, t);
+            } catch (Throwable again) {
+                return 0;
+            }
         } finally {
-            Interpreter.upcallExit();
+            if (d != null) d[0]--;
         }
     }
 
