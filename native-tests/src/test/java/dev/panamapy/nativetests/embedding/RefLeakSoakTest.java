@@ -3,6 +3,7 @@ package dev.panamapy.nativetests.embedding;
 import dev.panamapy.CPython;
 import dev.panamapy.PyObject;
 import dev.panamapy.nativetests.Py;
+import dev.panamapy.nativetests.exporter.PyCheck;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -22,7 +23,10 @@ class RefLeakSoakTest {
      * 32 MiB, i.e. 32 bytes a cycle. The JVM itself adds about 10-13 MiB in the first few hundred
      * thousand cycles (JIT code, heap sizing), then stays flat, hence the tighter bound on the
      * second half: 8 MiB over 500,000 cycles, i.e. any leak of 16 bytes or more a cycle fails.
-     * Python-side leaks are caught exactly by the allocated-blocks and refcount checks.
+     * A one-off step (a late JIT compilation or heap resize on a loaded machine) can exceed it
+     * once, so a second half over the bound is measured again over 500,000 more cycles: a leak
+     * exceeds it every time. Python-side leaks are caught exactly by the allocated-blocks and
+     * refcount checks.
      */
     private static final long RSS_BOUND_KIB = 32 * 1024;
     private static final long SECOND_HALF_RSS_BOUND_KIB = 8 * 1024;
@@ -49,11 +53,9 @@ class RefLeakSoakTest {
     }
 
     /** VmRSS once both heaps were collected: Java garbage from the loop must not count as growth. */
-    private static long settledRssKiB(CPython py) throws IOException {
+    private static long settledRssKiB(CPython py) {
         py.exec("gc.collect()");
-        System.gc();
-        try { Thread.sleep(200); } catch (InterruptedException e) { Thread.currentThread().interrupt(); }
-        return rssKiB();
+        return PyCheck.settledRssKiB();
     }
 
     @Test
@@ -77,6 +79,14 @@ class RefLeakSoakTest {
         }
         long millis = (System.nanoTime() - t0) / 1_000_000;
         long rssEnd = settledRssKiB(py);
+        long secondHalf = rssEnd - rssHalf;
+        if (secondHalf >= SECOND_HALF_RSS_BOUND_KIB) {
+            System.out.println("second-half growth " + secondHalf + " KiB over the bound: measuring 500,000 more cycles");
+            cycles(py, CYCLES / 2);
+            long rssAgain = settledRssKiB(py);
+            secondHalf = rssAgain - rssEnd;
+            rssEnd = rssAgain;
+        }
         long blocksEnd = pyLong(py, "sys.getallocatedblocks()");
         long refcount1 = pyLong(py, "sys.getrefcount(soak_probe)");
         long live1 = py.diagnostics().liveReferences();
@@ -88,14 +98,14 @@ class RefLeakSoakTest {
                 RSS_BOUND_KIB, blocksWarm, blocksEnd, refcount0, refcount1, live0, live1);
 
         System.out.println("VmRSS every 100,000 cycles (MiB, unsettled): " + trend + "; settled at 500,000: "
-                + rssHalf + " KiB, second-half growth " + (rssEnd - rssHalf) + " KiB (bound "
+                + rssHalf + " KiB, second-half growth " + secondHalf + " KiB (bound "
                 + SECOND_HALF_RSS_BOUND_KIB + " KiB)");
 
         assertEquals(refcount0, refcount1, "sys.getrefcount(soak_probe) changed");
         assertEquals(live0, live1, "CPython.diagnostics().liveReferences() did not return to its starting value");
         assertTrue(blocksEnd - blocksWarm < BLOCKS_BOUND, "Python allocated blocks grew by " + (blocksEnd - blocksWarm));
         assertTrue(rssEnd - rssWarm < RSS_BOUND_KIB, "VmRSS grew by " + (rssEnd - rssWarm) + " KiB");
-        assertTrue(rssEnd - rssHalf < SECOND_HALF_RSS_BOUND_KIB,
-                "VmRSS grew by " + (rssEnd - rssHalf) + " KiB over the second 500,000 cycles");
+        assertTrue(secondHalf < SECOND_HALF_RSS_BOUND_KIB,
+                "VmRSS grew by " + secondHalf + " KiB over the last 500,000 cycles");
     }
 }
