@@ -1,23 +1,19 @@
 package dev.panamapy;
 
-import dev.panamapy.internal.Convert;
-import dev.panamapy.internal.Errors;
 import dev.panamapy.internal.Exports;
+import dev.panamapy.internal.Functions;
 import dev.panamapy.internal.Interpreter;
-import dev.panamapy.internal.Mem;
+import dev.panamapy.internal.MainModule;
 import dev.panamapy.internal.Ownership;
 import dev.panamapy.internal.PythonInstallation;
 import dev.panamapy.internal.Text;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.NoSuchElementException;
 import java.util.Objects;
 import java.util.Optional;
-
-import static dev.panamapy.bindings.Python_h.*;
 
 /**
  * The CPython interpreter embedded in this JVM. One per process:
@@ -83,10 +79,6 @@ public final class CPython implements AutoCloseable {
 
     private static volatile CPython current;
 
-    static {
-        dev.panamapy.internal.Functions.wrapper = PyObject::new;
-    }
-
     final Interpreter interp;
 
     private CPython(Interpreter interp) {
@@ -151,7 +143,13 @@ public final class CPython implements AutoCloseable {
      * @throws IllegalStateException    after {@link #close()}
      */
     public void exec(String code) {
-        run(code, Py_file_input()).close();
+        Text.requireCode("code", code);
+        int g = interp.enter();
+        try {
+            MainModule.exec(interp.c, code);
+        } finally {
+            interp.exit(g);
+        }
     }
 
     /**
@@ -163,21 +161,10 @@ public final class CPython implements AutoCloseable {
      * @throws IllegalStateException    after {@link #close()}
      */
     public PyObject eval(String expression) {
-        return run(expression, Py_eval_input());
-    }
-
-    private PyObject run(String code, int mode) {
-        Text.requireCode("code", code);
+        Text.requireCode("code", expression);
         int g = interp.enter();
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment compiled = Py_CompileString(a.allocateFrom(code), a.allocateFrom("<panamapy>"), mode);
-            Errors.check(interp.c, compiled);
-            try {
-                MemorySegment globals = Mem.ptr(interp.c.mainDict);
-                return PyObject.own(interp, PyEval_EvalCode(compiled, globals, globals));
-            } finally {
-                Py_DecRef(compiled);
-            }
+        try {
+            return new PyObject(interp, MainModule.eval(interp.c, expression));
         } finally {
             interp.exit(g);
         }
@@ -195,12 +182,7 @@ public final class CPython implements AutoCloseable {
         Text.requireName("module name", name);
         int g = interp.enter();
         try {
-            long n = Text.toPython(interp.c, name);
-            try {
-                return PyObject.own(interp, PyImport_Import(Mem.ptr(n)));   // the leaf module for dotted names
-            } finally {
-                Py_DecRef(Mem.ptr(n));
-            }
+            return new PyObject(interp, MainModule.importModule(interp.c, name));
         } finally {
             interp.exit(g);
         }
@@ -218,15 +200,7 @@ public final class CPython implements AutoCloseable {
         Text.requireName("global name", name);
         int g = interp.enter();
         try {
-            long v = Convert.toPython(interp.c, value);
-            try {
-                long n = Text.toPython(interp.c, name);
-                int rc = PyDict_SetItem(Mem.ptr(interp.c.mainDict), Mem.ptr(n), Mem.ptr(v));
-                Py_DecRef(Mem.ptr(n));
-                Errors.checkInt(interp.c, rc);
-            } finally {
-                Py_DecRef(Mem.ptr(v));
-            }
+            MainModule.setGlobal(interp.c, name, value);
         } finally {
             interp.exit(g);
         }
@@ -243,12 +217,9 @@ public final class CPython implements AutoCloseable {
         Text.requireName("global name", name);
         int g = interp.enter();
         try {
-            long n = Text.toPython(interp.c, name);
-            MemorySegment v = PyDict_GetItem(Mem.ptr(interp.c.mainDict), Mem.ptr(n));   // borrowed
-            Py_DecRef(Mem.ptr(n));
-            if (v.address() == 0) throw new NoSuchElementException("no global '" + name + "' in __main__");
-            Py_IncRef(v);
-            return new PyObject(interp, v.address());
+            long v = MainModule.getGlobal(interp.c, name);
+            if (v == 0) throw new NoSuchElementException("no global '" + name + "' in __main__");
+            return new PyObject(interp, v);
         } finally {
             interp.exit(g);
         }
@@ -381,7 +352,7 @@ public final class CPython implements AutoCloseable {
         Objects.requireNonNull(fn, "fn");
         int g = interp.enter();
         try {
-            return new PyObject(interp, dev.panamapy.internal.Functions.create(interp, name, fn));
+            return new PyObject(interp, Functions.create(interp, name, fn));
         } finally {
             interp.exit(g);
         }

@@ -1,9 +1,9 @@
 package dev.panamapy;
 
-import dev.panamapy.internal.Convert;
 import dev.panamapy.internal.Exports;
 import dev.panamapy.internal.Handoff;
 import dev.panamapy.internal.Interpreter;
+import dev.panamapy.internal.ObjectProtocol;
 
 import java.time.Duration;
 import java.util.Objects;
@@ -50,7 +50,7 @@ import java.util.function.IntConsumer;
  * behaviour: the buffer slots have no Python names before 3.12), and an instance made by a
  * replaced {@code __new__} has no Java state: every view of it is a {@code BufferError}.
  */
-public final class JavaBuffer implements AutoCloseable, Convert.Handle {
+public final class JavaBuffer implements AutoCloseable {
 
     private final CPython py;
     private final PyObject object;
@@ -81,16 +81,18 @@ public final class JavaBuffer implements AutoCloseable, Convert.Handle {
         }
     }
 
-    @Override
-    public long pyAddress() { return object.pyAddress(); }
+    /** The Python object's address, borrowed while this handle is open (passed to Python as itself). */
+    long address() { return object.address(); }
 
-    /** A new reference to the Python object (the caller owns it). */
+    /**
+     * A new reference to the Python object, which the caller owns. Takes the GIL.
+     *
+     * @throws IllegalStateException if this handle or CPython is closed
+     */
     public PyObject asPyObject() {
         int g = py.interp.enter();
         try {
-            long a = object.pyAddress();
-            dev.panamapy.bindings.Python_h.Py_IncRef(java.lang.foreign.MemorySegment.ofAddress(a));
-            return new PyObject(py.interp, a);
+            return new PyObject(py.interp, ObjectProtocol.newReference(object.address()));
         } finally {
             py.interp.exit(g);
         }

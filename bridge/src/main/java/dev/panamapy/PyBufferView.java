@@ -238,7 +238,7 @@ public final class PyBufferView implements AutoCloseable {
         int g = interp.enter();
         try {
             Release r = new Release(interp);
-            int rc = PyObject_GetBuffer(obj.ptr(), r.pyBuffer, request.flags());
+            int rc = PyObject_GetBuffer(java.lang.foreign.MemorySegment.ofAddress(obj.address()), r.pyBuffer, request.flags());
             if (rc != 0) throw Errors.fetch(interp.c);
             r.acquired = true;
             Arena arena = shared ? Arena.ofShared() : Arena.ofConfined();

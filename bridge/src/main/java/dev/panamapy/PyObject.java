@@ -1,16 +1,11 @@
 package dev.panamapy;
 
 import dev.panamapy.internal.Convert;
-import dev.panamapy.internal.Errors;
+import dev.panamapy.internal.Handles;
 import dev.panamapy.internal.Interpreter;
-import dev.panamapy.internal.Mem;
+import dev.panamapy.internal.ObjectProtocol;
 import dev.panamapy.internal.Ownership;
 import dev.panamapy.internal.Text;
-
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-
-import static dev.panamapy.bindings.Python_h.*;
 
 /**
  * A Python object, seen from Java. Each {@code PyObject} owns exactly one strong reference to
@@ -35,7 +30,25 @@ import static dev.panamapy.bindings.Python_h.*;
  * {@link IllegalArgumentException} before anything reaches Python. No method returns null for a
  * str or leaves a Python error pending for the next call.
  */
-public final class PyObject implements AutoCloseable, Convert.Handle {
+public final class PyObject implements AutoCloseable {
+
+    static {
+        // internal code reads the address a PyObject or JavaBuffer holds and wraps new
+        // references, through this one package-private door (no public method or internal type)
+        Handles.install(new Handles.Access() {
+            @Override
+            public long address(Object value) {
+                if (value instanceof PyObject p) return p.address();
+                if (value instanceof JavaBuffer b) return b.address();
+                return 0;
+            }
+
+            @Override
+            public PyObject wrap(Interpreter interp, long newReference) {
+                return new PyObject(interp, newReference);
+            }
+        });
+    }
 
     final Interpreter interp;
     private final Ownership.Ref ref;
@@ -45,19 +58,12 @@ public final class PyObject implements AutoCloseable, Convert.Handle {
         this.ref = Ownership.own(this, interp, newReference);
     }
 
-    /** Wraps a new reference (or throws the pending Python exception if it is NULL). */
-    static PyObject own(Interpreter interp, MemorySegment newReference) {
-        return new PyObject(interp, Errors.check(interp.c, newReference));
-    }
-
-    @Override
-    public long pyAddress() {
+    /** The object's address, borrowed while this PyObject is open. */
+    long address() {
         long a = ref.address();
         if (a == 0) throw new IllegalStateException("this PyObject is closed");
         return a;
     }
-
-    MemorySegment ptr() { return Mem.ptr(pyAddress()); }
 
     /**
      * {@code getattr(obj, name)}, a new object the caller owns. Takes the GIL for the call.
@@ -70,13 +76,7 @@ public final class PyObject implements AutoCloseable, Convert.Handle {
         Text.requireName("attribute name", name);
         int g = interp.enter();
         try {
-            MemorySegment self = ptr();
-            long n = Text.toPython(interp.c, name);
-            try {
-                return own(interp, PyObject_GetAttr(self, Mem.ptr(n)));
-            } finally {
-                Py_DecRef(Mem.ptr(n));
-            }
+            return new PyObject(interp, ObjectProtocol.getAttr(interp.c, address(), name));
         } finally {
             interp.exit(g);
         }
@@ -94,16 +94,7 @@ public final class PyObject implements AutoCloseable, Convert.Handle {
         Text.requireName("attribute name", name);
         int g = interp.enter();
         try {
-            MemorySegment self = ptr();                     // a closed receiver takes no reference
-            long v = Convert.toPython(interp.c, value);
-            try {
-                long n = Text.toPython(interp.c, name);
-                int rc = PyObject_SetAttr(self, Mem.ptr(n), Mem.ptr(v));
-                Py_DecRef(Mem.ptr(n));
-                Errors.checkInt(interp.c, rc);
-            } finally {
-                Py_DecRef(Mem.ptr(v));
-            }
+            ObjectProtocol.setAttr(interp.c, address(), name, value);    // a closed receiver takes no reference
         } finally {
             interp.exit(g);
         }
@@ -120,19 +111,7 @@ public final class PyObject implements AutoCloseable, Convert.Handle {
         Text.requireName("attribute name", name);
         int g = interp.enter();
         try {
-            MemorySegment self = ptr();
-            long n = Text.toPython(interp.c, name);
-            try {
-                MemorySegment r = PyObject_GetAttr(self, Mem.ptr(n));
-                if (r.address() == 0) {
-                    PyErr_Clear();
-                    return false;
-                }
-                Py_DecRef(r);
-                return true;
-            } finally {
-                Py_DecRef(Mem.ptr(n));
-            }
+            return ObjectProtocol.hasAttr(interp.c, address(), name);
         } finally {
             interp.exit(g);
         }
@@ -150,12 +129,7 @@ public final class PyObject implements AutoCloseable, Convert.Handle {
     public PyObject call(Object... args) {
         int g = interp.enter();
         try {
-            MemorySegment tuple = Calls.tuple(interp, args);
-            try {
-                return own(interp, PyObject_Call(ptr(), tuple, MemorySegment.NULL));
-            } finally {
-                Py_DecRef(tuple);
-            }
+            return new PyObject(interp, ObjectProtocol.call(interp.c, address(), args));
         } finally {
             interp.exit(g);
         }
@@ -163,11 +137,14 @@ public final class PyObject implements AutoCloseable, Convert.Handle {
 
     /**
      * Calls this object and converts the result to a Java value in the same GIL hold, without
-     * a {@code PyObject} in between: {@code Long.class} (a Python int, or anything with
-     * {@code __index__}), {@code Double.class} (float, or anything with {@code __float__}),
-     * {@code String.class} (a str), {@code Boolean.class} (truthiness), {@code byte[].class}
-     * (a copy of bytes), or {@code Object.class} (None, bool, int, float, str, bytes as their Java
-     * values; anything else a new {@code PyObject} the caller owns).
+     * a {@code PyObject} in between, by the same rules as the {@code as*} methods:
+     * {@code Long.class} as {@link #asLong()} (a Python int, or anything with {@code __index__}),
+     * {@code Double.class} as {@link #asDouble()} (float, or anything with {@code __float__}),
+     * {@code Boolean.class} as {@link #asBoolean()} (truthiness), {@code String.class} as
+     * {@link #asString()} (a str or str subclass), {@code byte[].class} as {@link #asBytesCopy()}
+     * (a copy of bytes or a bytes subclass), or {@code Object.class} as a Java function's
+     * arguments arrive (None, bool, int, float, str, bytes of exactly these types as their Java
+     * values; anything else, subclasses included, a new {@code PyObject} the caller owns).
      *
      * @throws PythonException if the call raises, or the result has no such conversion
      * @throws ClassCastException if the result is not a str (String) or bytes (byte[])
@@ -175,21 +152,10 @@ public final class PyObject implements AutoCloseable, Convert.Handle {
      */
     @SuppressWarnings("unchecked")
     public <T> T callAs(Class<T> type, Object... args) {
-        Calls.requireConvertible(type);
+        Convert.Rule rule = Convert.Rule.forType(type);      // an unsupported type calls nothing
         int g = interp.enter();
         try {
-            MemorySegment tuple = Calls.tuple(interp, args);
-            long r;
-            try {
-                r = Errors.check(interp.c, PyObject_Call(ptr(), tuple, MemorySegment.NULL));
-            } finally {
-                Py_DecRef(tuple);
-            }
-            try {
-                return (T) Calls.toJava(interp, r, type);
-            } finally {
-                Py_DecRef(Mem.ptr(r));
-            }
+            return (T) ObjectProtocol.callAs(interp, address(), rule, args);
         } finally {
             interp.exit(g);
         }
@@ -212,12 +178,7 @@ public final class PyObject implements AutoCloseable, Convert.Handle {
     public PyObject getItem(Object key) {
         int g = interp.enter();
         try {
-            long k = Convert.toPython(interp.c, key);
-            try {
-                return own(interp, PyObject_GetItem(ptr(), Mem.ptr(k)));
-            } finally {
-                Py_DecRef(Mem.ptr(k));
-            }
+            return new PyObject(interp, ObjectProtocol.getItem(interp.c, address(), key));
         } finally {
             interp.exit(g);
         }
@@ -234,16 +195,7 @@ public final class PyObject implements AutoCloseable, Convert.Handle {
     public void setItem(Object key, Object value) {
         int g = interp.enter();
         try {
-            MemorySegment self = ptr();                     // a closed receiver takes no reference
-            long k = Convert.toPython(interp.c, key);
-            try {
-                long v = Convert.toPython(interp.c, value);
-                int rc = PyObject_SetItem(self, Mem.ptr(k), Mem.ptr(v));
-                Py_DecRef(Mem.ptr(v));
-                Errors.checkInt(interp.c, rc);
-            } finally {
-                Py_DecRef(Mem.ptr(k));
-            }
+            ObjectProtocol.setItem(interp.c, address(), key, value);      // a closed receiver takes no reference
         } finally {
             interp.exit(g);
         }
@@ -253,9 +205,7 @@ public final class PyObject implements AutoCloseable, Convert.Handle {
     public long length() {
         int g = interp.enter();
         try {
-            long n = PyObject_Size(ptr());
-            if (n < 0) throw Errors.fetch(interp.c);
-            return n;
+            return ObjectProtocol.length(interp.c, address());
         } finally {
             interp.exit(g);
         }
@@ -265,9 +215,7 @@ public final class PyObject implements AutoCloseable, Convert.Handle {
     public long asLong() {
         int g = interp.enter();
         try {
-            long v = PyLong_AsLongLong(ptr());
-            if (v == -1) Errors.checkPending(interp.c);
-            return v;
+            return Convert.toLong(interp.c, address());
         } finally {
             interp.exit(g);
         }
@@ -277,9 +225,7 @@ public final class PyObject implements AutoCloseable, Convert.Handle {
     public double asDouble() {
         int g = interp.enter();
         try {
-            double v = PyFloat_AsDouble(ptr());
-            if (v == -1.0) Errors.checkPending(interp.c);
-            return v;
+            return Convert.toDouble(interp.c, address());
         } finally {
             interp.exit(g);
         }
@@ -289,17 +235,16 @@ public final class PyObject implements AutoCloseable, Convert.Handle {
     public boolean asBoolean() {
         int g = interp.enter();
         try {
-            int v = PyObject_IsTrue(ptr());
-            Errors.checkInt(interp.c, v);
-            return v == 1;
+            return Convert.toBoolean(interp.c, address());
         } finally {
             interp.exit(g);
         }
     }
 
     /**
-     * The value of a Python {@code str}, exactly: lone surrogates (a {@code surrogateescape}d file
-     * name) arrive as the same lone surrogate chars, NUL as NUL. Takes the GIL for the call.
+     * The value of a Python {@code str} (or of an instance of a str subclass), exactly: lone
+     * surrogates (a {@code surrogateescape}d file name) arrive as the same lone surrogate chars,
+     * NUL as NUL. The same rule as {@code callAs(String.class)}. Takes the GIL for the call.
      *
      * @throws ClassCastException    if this is not a str (use {@link #toString()} for {@code str(obj)})
      * @throws IllegalStateException if this PyObject or CPython is closed
@@ -307,32 +252,24 @@ public final class PyObject implements AutoCloseable, Convert.Handle {
     public String asString() {
         int g = interp.enter();
         try {
-            long t = PyObject_Type(ptr()).address();
-            Py_DecRef(Mem.ptr(t));
-            if (t != interp.c.strType && PyType_IsSubtype(Mem.ptr(t), Mem.ptr(interp.c.strType)) == 0) {
-                throw new ClassCastException("Python object of type '" + typeNameLocked() + "' is not a str; "
-                        + "use toString() for str(obj)");
-            }
-            return Text.toJava(interp.c, ptr());
+            return Convert.toStr(interp.c, address());
         } finally {
             interp.exit(g);
         }
     }
 
     /**
-     * A copy of the contents of a Python {@code bytes} object.
+     * A copy of the contents of a Python {@code bytes} object (or of an instance of a bytes
+     * subclass). The same rule as {@code callAs(byte[].class)}; a bytearray or memoryview is
+     * refused (read it in place with {@link #getBuffer}). Takes the GIL for the call.
      *
-     * @throws ClassCastException if this is not bytes
+     * @throws ClassCastException    if this is not bytes
+     * @throws IllegalStateException if this PyObject or CPython is closed
      */
     public byte[] asBytesCopy() {
         int g = interp.enter();
         try {
-            long t = PyObject_Type(ptr()).address();
-            Py_DecRef(Mem.ptr(t));
-            if (t != interp.c.bytesType && PyType_IsSubtype(Mem.ptr(t), Mem.ptr(interp.c.bytesType)) == 0) {
-                throw new ClassCastException("Python object of type '" + typeNameLocked() + "' is not bytes");
-            }
-            return Convert.bytes(interp.c, ptr());
+            return Convert.toBytes(interp.c, address());
         } finally {
             interp.exit(g);
         }
@@ -345,33 +282,16 @@ public final class PyObject implements AutoCloseable, Convert.Handle {
      */
     public boolean isNone() {
         if (interp.isClosed()) throw new IllegalStateException("CPython is closed: no calls can be made after close()");
-        return pyAddress() == interp.c.none;
+        return address() == interp.c.none;
     }
 
     /** The name of this object's type, e.g. {@code "int"} or {@code "numpy.ndarray"}. */
     public String typeName() {
         int g = interp.enter();
         try {
-            return typeNameLocked();
+            return ObjectProtocol.typeName(address());
         } finally {
             interp.exit(g);
-        }
-    }
-
-    private String typeNameLocked() {
-        MemorySegment t = PyObject_Type(ptr());
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment mod = PyObject_GetAttrString(t, a.allocateFrom("__module__"));
-            MemorySegment name = PyObject_GetAttrString(t, a.allocateFrom("__qualname__"));
-            String m = mod.address() == 0 ? null : Errors.str(mod);
-            String n = name.address() == 0 ? null : Errors.str(name);
-            if (n == null) n = "?";
-            if (mod.address() != 0) Py_DecRef(mod);
-            if (name.address() != 0) Py_DecRef(name);
-            PyErr_Clear();
-            return m == null || m.equals("builtins") ? n : m + "." + n;
-        } finally {
-            Py_DecRef(t);
         }
     }
 
@@ -384,9 +304,7 @@ public final class PyObject implements AutoCloseable, Convert.Handle {
     public String repr() {
         int g = interp.enter();
         try {
-            MemorySegment r = PyObject_Repr(ptr());
-            Errors.check(interp.c, r);
-            try { return Text.toJava(interp.c, r); } finally { Py_DecRef(r); }
+            return ObjectProtocol.repr(interp.c, address());
         } finally {
             interp.exit(g);
         }
@@ -428,9 +346,7 @@ public final class PyObject implements AutoCloseable, Convert.Handle {
         if (ref.address() == 0) return "<closed PyObject>";
         int g = interp.enter();
         try {
-            MemorySegment s = PyObject_Str(ptr());
-            Errors.check(interp.c, s);
-            try { return Text.toJava(interp.c, s); } finally { Py_DecRef(s); }
+            return ObjectProtocol.str(interp.c, address());
         } finally {
             interp.exit(g);
         }

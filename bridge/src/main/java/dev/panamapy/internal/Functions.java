@@ -31,13 +31,6 @@ public final class Functions {
     private static long finalize;     // weakref.finalize, owned; guarded by the GIL
     private static long forget;       // the Java function that removes a table entry, owned; guarded by the GIL
 
-    /** Makes Java PyObjects for arguments; installed by the public package. */
-    public interface Wrapper {
-        AutoCloseable wrap(Interpreter interp, long newReference);
-    }
-
-    public static volatile Wrapper wrapper;
-
     /** Live Java functions (table entries), for leak checks. */
     public static int liveFunctions() { return TABLE.size(); }
 
@@ -127,7 +120,7 @@ public final class Functions {
                     if (owned == null) owned = new AutoCloseable[n];
                     Py_IncRef(Mem.ptr(item));
                     try {
-                        owned[i] = wrapper.wrap(interp, item);
+                        owned[i] = Handles.wrap(interp, item);
                     } catch (RuntimeException | Error wrapFailed) {
                         Py_DecRef(Mem.ptr(item));       // not owned by anything: give it back
                         throw wrapFailed;
