@@ -354,7 +354,7 @@ public final class BufferFuzz {
     /** PyObject_GetBuffer's outcome as one string: the fields, or the error. */
     static String outcome(PyObject obj, int flags, long base) {
         try (PyBufferView v = obj.getBuffer(BufferRequest.of(flags))) {
-            return "buf+" + (v.address() - base) + " len=" + v.byteLength() + " itemsize=" + v.itemsize()
+            return "buf+" + ((v.segment().address() + v.offset()) - base) + " len=" + v.byteLength() + " itemsize=" + v.itemsize()
                     + " readonly=" + v.readOnly() + " ndim=" + v.ndim()
                     + " format=" + (v.hasFormat() ? v.format() : "NULL")
                     + " shape=" + (v.hasShape() ? Arrays.toString(v.shape()) : "NULL")
@@ -367,7 +367,7 @@ public final class BufferFuzz {
 
     private static long bufOf(PyObject obj) {
         try (PyBufferView v = obj.getBuffer(BufferRequest.FULL_RO)) {
-            return v.address();
+            return (v.segment().address() + v.offset());
         }
     }
 

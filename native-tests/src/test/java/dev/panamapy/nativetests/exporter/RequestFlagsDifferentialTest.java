@@ -145,7 +145,7 @@ class RequestFlagsDifferentialTest {
 
     private static Outcome outcome(PyObject obj, int flags, long referenceBuf) {
         try (PyBufferView v = obj.getBuffer(BufferRequest.of(flags))) {
-            return new Outcome(null, v.address() - referenceBuf, v.byteLength(), v.itemsize(), v.readOnly(), v.ndim(),
+            return new Outcome(null, (v.segment().address() + v.offset()) - referenceBuf, v.byteLength(), v.itemsize(), v.readOnly(), v.ndim(),
                     v.hasFormat() ? v.format() : null,
                     v.hasShape() ? Arrays.toString(v.shape()) : null,
                     v.hasStrides() ? Arrays.toString(v.strides()) : null,
@@ -158,7 +158,7 @@ class RequestFlagsDifferentialTest {
 
     private static long bufOf(PyObject obj) {
         try (PyBufferView v = obj.getBuffer(BufferRequest.FULL_RO)) {
-            return v.address();
+            return (v.segment().address() + v.offset());
         }
     }
 

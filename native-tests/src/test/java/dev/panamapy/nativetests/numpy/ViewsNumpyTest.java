@@ -69,7 +69,7 @@ class ViewsNumpyTest {
             assertArrayEquals(new long[]{2, 6}, v.shape());
             assertArrayEquals(new long[]{96, -8}, v.strides());
             assertEquals(96 + 40 + 8, v.segment().byteSize(), "rows 0 and 2, all columns");
-            assertEquals(40, v.origin());
+            assertEquals(40, v.offset());
             assertEquals(5.0, v.getDouble(0, 0));
             assertEquals(12.0, v.getDouble(1, 5));
             assertArrayEquals(new double[]{5, 4, 3, 2, 1, 0, 17, 16, 15, 14, 13, 12}, v.copyToDoubleArray());

@@ -40,7 +40,7 @@ public final class HostileBufferLayoutMain {
                                 + " last=" + v.getAsLong((1L << 40) - 1) + " copy=" + attempt(v::copyToByteArray));
                 case "testbuffer-negative-strides" -> fromPython(py,
                         "ndarray(list(range(16)), shape=[4, 4], strides=[-4, -1], offset=15, format='B')",
-                        v -> "segment=" + v.segment().byteSize() + " origin=" + v.origin() + " [0,0]=" + v.getAsLong(0, 0)
+                        v -> "segment=" + v.segment().byteSize() + " origin=" + v.offset() + " [0,0]=" + v.getAsLong(0, 0)
                                 + " [1,2]=" + v.getAsLong(1, 2) + " [3,3]=" + v.getAsLong(3, 3)
                                 + " all=" + Arrays.toString(v.copyToLongArray()));
                 case "testbuffer-empty-huge" -> fromPython(py,

@@ -179,7 +179,7 @@ class ViewsStdlibTest {
         try (PyObject m = eval("neg_mv"); PyBufferView v = m.getBuffer(BufferRequest.FULL_RO)) {
             assertArrayEquals(new long[]{-3}, v.strides());
             assertEquals(10, v.segment().byteSize());
-            assertEquals(9, v.origin());
+            assertEquals(9, v.offset());
             assertArrayEquals(new long[]{9, 6, 3, 0}, v.copyToLongArray());
             assertEquals(0, v.segment().get(ValueLayout.JAVA_BYTE, 0));
         }
