@@ -18,25 +18,12 @@ public final class ObjectProtocol {
 
     /** {@code getattr(self, name)}, a new reference. */
     public static long getAttr(Constants c, long self, String name) {
-        long n = Text.toPython(c, name);
-        try {
-            return Errors.check(c, PyObject_GetAttr(Mem.ptr(self), Mem.ptr(n)));
-        } finally {
-            Py_DecRef(Mem.ptr(n));
-        }
+        return get(c, self, name, true);
     }
 
     /** {@code setattr(self, name, value)}; on failure nothing is set and no reference kept. */
     public static void setAttr(Constants c, long self, String name, Object value) {
-        long v = Convert.toPython(c, value);
-        try {
-            long n = Text.toPython(c, name);
-            int rc = PyObject_SetAttr(Mem.ptr(self), Mem.ptr(n), Mem.ptr(v));
-            Py_DecRef(Mem.ptr(n));
-            Errors.checkInt(c, rc);
-        } finally {
-            Py_DecRef(Mem.ptr(v));
-        }
+        set(c, self, name, value, true);
     }
 
     /** {@code hasattr(self, name)}: false also when the lookup raises (the error is cleared). */
@@ -77,20 +64,32 @@ public final class ObjectProtocol {
 
     /** {@code self[key]}, a new reference. */
     public static long getItem(Constants c, long self, Object key) {
+        return get(c, self, key, false);
+    }
+
+    /** {@code self[key] = value}; on failure nothing is set and no reference kept. */
+    public static void setItem(Constants c, long self, Object key, Object value) {
+        set(c, self, key, value, false);
+    }
+
+    /** An attribute (a str key, checked by the caller) or an item, a new reference. */
+    private static long get(Constants c, long self, Object key, boolean attribute) {
         long k = Convert.toPython(c, key);
         try {
-            return Errors.check(c, PyObject_GetItem(Mem.ptr(self), Mem.ptr(k)));
+            return Errors.check(c, attribute ? PyObject_GetAttr(Mem.ptr(self), Mem.ptr(k))
+                    : PyObject_GetItem(Mem.ptr(self), Mem.ptr(k)));
         } finally {
             Py_DecRef(Mem.ptr(k));
         }
     }
 
-    /** {@code self[key] = value}; on failure nothing is set and no reference kept. */
-    public static void setItem(Constants c, long self, Object key, Object value) {
+    /** Sets an attribute or an item; on failure nothing is set and no reference kept. */
+    private static void set(Constants c, long self, Object key, Object value, boolean attribute) {
         long k = Convert.toPython(c, key);
         try {
             long v = Convert.toPython(c, value);
-            int rc = PyObject_SetItem(Mem.ptr(self), Mem.ptr(k), Mem.ptr(v));
+            int rc = attribute ? PyObject_SetAttr(Mem.ptr(self), Mem.ptr(k), Mem.ptr(v))
+                    : PyObject_SetItem(Mem.ptr(self), Mem.ptr(k), Mem.ptr(v));
             Py_DecRef(Mem.ptr(v));
             Errors.checkInt(c, rc);
         } finally {
