@@ -8,8 +8,6 @@ import org.slf4j.LoggerFactory;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -98,42 +96,6 @@ public final class Exports {
         return handle >= 0 && handle < t.length ? t[(int) handle] : null;
     }
 
-    // ---- the native form of a view ------------------------------------------------------------
-
-    /** Format, shape, strides and suboffsets as C arrays, made once per spec; 0 for NULL. */
-    /**
-     * Format, shape, strides and suboffsets as C arrays, made once per spec (per view for a
-     * dynamic exporter) in one PyMem block; 0 for NULL. Allocated and freed under the GIL:
-     * {@link #free()} when the object (or, dynamic, the view) is gone.
-     */
-    record NativeInfo(long memory, long format, long shape, long strides, long suboffsets) {
-        // sizes cannot overflow: n is an int (array lengths), so 3 * 8 * n + format + 1 < 2^37
-        static NativeInfo of(BufferSpec spec) {
-            String f = spec.format();
-            byte[] fmt = f == null ? new byte[0] : f.getBytes(StandardCharsets.US_ASCII);
-            int ndim = spec.ndim();
-            long[] shape = spec.shape(), strides = spec.strides(), sub = spec.suboffsets();
-            int n = Math.max(ndim, Math.max(strides.length, sub == null ? 0 : sub.length));
-            long arrays = 8L * n;
-            long size = arrays * 3 + fmt.length + 1;
-            long base = PyMem_Malloc(size).address();
-            if (base == 0) throw new OutOfMemoryError("PyMem_Malloc(" + size + ") failed");
-            MemorySegment m = MemorySegment.ofAddress(base).reinterpret(size);
-            m.fill((byte) 0);
-            for (int i = 0; i < shape.length; i++) m.setAtIndex(ValueLayout.JAVA_LONG, i, shape[i]);
-            for (int i = 0; i < strides.length; i++) m.set(ValueLayout.JAVA_LONG, arrays + 8L * i, strides[i]);
-            if (sub != null) for (int i = 0; i < sub.length; i++) m.set(ValueLayout.JAVA_LONG, 2 * arrays + 8L * i, sub[i]);
-            MemorySegment.copy(fmt, 0, m, ValueLayout.JAVA_BYTE, 3 * arrays, fmt.length);
-            boolean scalar = ndim == 0;
-            return new NativeInfo(base, f == null ? 0 : base + 3 * arrays,
-                    scalar ? 0 : base, scalar ? 0 : base + arrays, sub == null ? 0 : base + 2 * arrays);
-        }
-
-        void free() {
-            PyMem_Free(Mem.ptr(memory));
-        }
-    }
-
     /**
      * The live views of one tracked export, for counting them and for naming them when close()
      * must refuse: parallel arrays indexed by slot, slots reused, so taking a view allocates
@@ -142,24 +104,19 @@ public final class Exports {
     static final class Views {
         private int[] flags = new int[4];
         private long[] threadIds = new long[4];             // 0: free slot (thread ids start at 1)
-        private BufferSpec[] specs;                         // dynamic exports only
-        private NativeInfo[] infos;                         // dynamic exports only: freed at release
+        private NativeView[] dynamic;                       // dynamic exports only: freed at release
         private int[] free = {3, 2, 1, 0};
         private int freeTop = 4;
         private int live;
 
-        int add(int f, BufferSpec spec, NativeInfo info) {
+        int add(int f, NativeView view) {
             if (freeTop == 0) grow();
             int slot = free[--freeTop];
             flags[slot] = f;
             threadIds[slot] = Thread.currentThread().threadId();
-            if (spec != null) {                             // primitives only on the static path: no GC barriers
-                if (specs == null) {
-                    specs = new BufferSpec[flags.length];
-                    infos = new NativeInfo[flags.length];
-                }
-                specs[slot] = spec;
-                infos[slot] = info;
+            if (view != null) {                             // primitives only on the static path: no GC barriers
+                if (dynamic == null) dynamic = new NativeView[flags.length];
+                dynamic[slot] = view;
             }
             live++;
             return slot;
@@ -171,11 +128,10 @@ public final class Exports {
                 throw new IllegalStateException("release of an unknown view (slot " + slot + "): released twice?");
             }
             BufferSpec spec = null;
-            if (specs != null && specs[slot] != null) {
-                spec = specs[slot];
-                infos[slot].free();
-                specs[slot] = null;
-                infos[slot] = null;
+            if (dynamic != null && dynamic[slot] != null) {
+                spec = dynamic[slot].source;
+                dynamic[slot].free();
+                dynamic[slot] = null;
             }
             threadIds[slot] = 0;
             free[freeTop++] = slot;
@@ -189,7 +145,7 @@ public final class Exports {
             for (Thread t : Thread.getAllStackTraces().keySet()) names.put(t.threadId(), t.getName());
             List<String> out = new ArrayList<>();
             for (int i = 0; i < threadIds.length; i++) {
-                if (threadIds[i] != 0 && (specs == null || specs[i] == null || which.test(specs[i]))) {
+                if (threadIds[i] != 0 && (dynamic == null || dynamic[i] == null || which.test(dynamic[i].source))) {
                     out.add("view #" + (i + 1) + " (" + BufferRequest.describe(flags[i]) + ", taken on thread '"
                             + names.getOrDefault(threadIds[i], "#" + threadIds[i]) + "')");
                 }
@@ -201,10 +157,7 @@ public final class Exports {
             int n = flags.length;
             flags = Arrays.copyOf(flags, 2 * n);
             threadIds = Arrays.copyOf(threadIds, 2 * n);
-            if (specs != null) {
-                specs = Arrays.copyOf(specs, 2 * n);
-                infos = Arrays.copyOf(infos, 2 * n);
-            }
+            if (dynamic != null) dynamic = Arrays.copyOf(dynamic, 2 * n);
             free = Arrays.copyOf(free, 2 * n);
             for (int i = 2 * n - 1; i >= n; i--) free[freeTop++] = i;
         }
@@ -227,7 +180,7 @@ public final class Exports {
     public static final class State {
         private final BufferSpec spec;            // static exports
         private final BufferExporter exporter;    // dynamic exports
-        private final NativeInfo info;            // static exports
+        private final NativeView info;            // static exports
         private final boolean cContiguous, fContiguous;
         private final MemoryOwner owner;          // static exports: retained from creation to deallocation
         private final MemorySegment.Scope callerScope;   // static exports over the caller's memory, else null
@@ -247,8 +200,6 @@ public final class Exports {
         // static exports: every request the spec accepts, and what such a view says, worked out
         // once (the spec never changes), so that getbuffer only copies them
         private final long[] accepted = new long[8];     // a bit per request flags value 0..511
-        private long vBuf, vLen, vItemsize, vShape, vStrides;
-        private int vReadonly, vNdim;
 
         /**
          * @param tracked whether Python reports each release (a type with bf_releasebuffer):
@@ -260,7 +211,7 @@ public final class Exports {
             this.tracked = tracked;
             if (spec != null) {
                 // first: an unchecked spec whose size overflows a long throws before anything is pinned or allocated
-                this.vLen = spec.byteLength();
+                long len = spec.byteLength();
                 this.cContiguous = spec.isCContiguous();
                 this.fContiguous = spec.isFContiguous();
                 MemoryOwner o = MemoryOwner.of(spec.segment());
@@ -273,9 +224,9 @@ public final class Exports {
                             + "refuses close() while they live");
                 }
                 o.retain();                         // throws if the memory is gone already
-                NativeInfo ni;
+                NativeView ni;
                 try {
-                    ni = NativeInfo.of(spec);       // freed in deallocated()
+                    ni = NativeView.of(spec, len);  // freed in deallocated()
                 } catch (RuntimeException | Error e) {
                     o.release();
                     throw e;
@@ -293,21 +244,15 @@ public final class Exports {
             }
         }
 
-        private void precompute(BufferSpec s, NativeInfo ni) {
+        private void precompute(BufferSpec s, NativeView ni) {
             int refused = s.refusedFlags();
             for (int f = 0; f < 512; f++) {
                 boolean harnessRefuses = refused != 0 && (f & refused) == refused;
                 if (!harnessRefuses && BufferRules.refusal(f, s.isReadOnly(), cContiguous, fContiguous,
-                        ni.suboffsets() != 0) == null) {
+                        ni.hasSuboffsets()) == null) {
                     accepted[f >>> 6] |= 1L << f;
                 }
             }
-            vBuf = s.segment().address() + s.offset();
-            vItemsize = s.itemsize();
-            vReadonly = s.isReadOnly() ? 1 : 0;
-            vNdim = s.ndim();
-            vShape = s.hasNullShape() ? 0 : ni.shape();
-            vStrides = s.hasNullStrides() ? 0 : ni.strides();
         }
 
         public BufferSpec spec() { return spec; }
@@ -373,24 +318,12 @@ public final class Exports {
             if (exporter == null && (flags >>> 9) == 0 && (accepted[flags >>> 6] & (1L << flags)) != 0 && !closed
                     && (callerScope == null || callerScope.isAlive())) {
                 // the common case: a static spec and a request it accepts
-                boolean shape = BufferRules.giveShape(flags);
-                Mem.putLong(view + PyBufferLayout.BUF, vBuf);
-                Refcount.incref(self);
-                Mem.putLong(view + PyBufferLayout.OBJ, self);
-                Mem.putLong(view + PyBufferLayout.LEN, vLen);
-                Mem.putLong(view + PyBufferLayout.ITEMSIZE, vItemsize);
-                Mem.putInt(view + PyBufferLayout.READONLY, vReadonly);
-                Mem.putInt(view + PyBufferLayout.NDIM, shape ? vNdim : 1);
-                Mem.putLong(view + PyBufferLayout.FORMAT, BufferRules.giveFormat(flags) ? info.format() : 0);
-                Mem.putLong(view + PyBufferLayout.SHAPE, shape ? vShape : 0);
-                Mem.putLong(view + PyBufferLayout.STRIDES, BufferRules.giveStrides(flags) ? vStrides : 0);
-                Mem.putLong(view + PyBufferLayout.SUBOFFSETS, info.suboffsets());
-                counted(view, flags, null, null);
+                info.fill(view, self, flags, counted(flags, null));
                 return 0;
             }
             if (closed) return bufferError(c, view, "JavaBuffer is closed: Java called close(), no new views can be taken");
             BufferSpec s;
-            NativeInfo ni;
+            NativeView ni;
             boolean cc, fc;
             if (exporter != null) {
                 int[] d = Interpreter.upcallEnter();    // user code: its calls nest inside Python's hold
@@ -415,7 +348,7 @@ public final class Exports {
             }
             int refused = s.refusedFlags();
             if (refused != 0 && (flags & refused) == refused) return bufferError(c, view, s.refusalMessage());
-            boolean hasSuboffsets = ni != null ? ni.suboffsets() != 0 : s.suboffsets() != null;
+            boolean hasSuboffsets = ni != null ? ni.hasSuboffsets() : s.suboffsets() != null;
             String refusal = BufferRules.refusal(flags, s.isReadOnly(), cc, fc, hasSuboffsets);
             if (refusal != null) return bufferError(c, view, refusal);
             long len = s.byteLength();              // throws (unchecked overflow) before anything is taken
@@ -428,38 +361,25 @@ public final class Exports {
                     return bufferError(c, view, FREED);
                 }
                 if (!o.bridgeFrees() && !o.scope().isAlive()) return bufferError(c, view, FREED);
-                ni = NativeInfo.of(s);              // a dynamic view's arrays, freed at its release
+                ni = NativeView.of(s, len);         // a dynamic view's arrays, freed at its release
             }
-
-            Mem.putLong(view + PyBufferLayout.BUF, s.segment().address() + s.offset());
-            Refcount.incref(self);
-            Mem.putLong(view + PyBufferLayout.OBJ, self);
-            Mem.putLong(view + PyBufferLayout.LEN, len);
-            Mem.putLong(view + PyBufferLayout.ITEMSIZE, s.itemsize());
-            Mem.putInt(view + PyBufferLayout.READONLY, s.isReadOnly() ? 1 : 0);
-            boolean shape = BufferRules.giveShape(flags);
-            Mem.putInt(view + PyBufferLayout.NDIM, shape ? s.ndim() : 1);
-            Mem.putLong(view + PyBufferLayout.FORMAT, BufferRules.giveFormat(flags) ? ni.format() : 0);
-            Mem.putLong(view + PyBufferLayout.SHAPE, shape && !s.hasNullShape() ? ni.shape() : 0);
-            Mem.putLong(view + PyBufferLayout.STRIDES,
-                    BufferRules.giveStrides(flags) && !s.hasNullStrides() ? ni.strides() : 0);
-            Mem.putLong(view + PyBufferLayout.SUBOFFSETS, ni.suboffsets());
-            counted(view, flags, exporter != null ? s : null, exporter != null ? ni : null);
+            ni.fill(view, self, flags, counted(flags, exporter != null ? ni : null));
             return 0;
         }
 
-        /** Counts a view handed out and, if tracked, records it (its slot goes in Py_buffer.internal). */
-        private void counted(long view, int flags, BufferSpec dynamicSpec, NativeInfo dynamicInfo) {
+        /**
+         * Counts a view handed out and, if tracked, records it.
+         *
+         * @return {@code Py_buffer.internal}: the view's slot + 1, or 0 if untracked
+         */
+        private long counted(int flags, NativeView dynamicView) {
             totalExports++;
             Exports.totalExports++;
-            if (tracked) {
-                int slot = views.add(flags, dynamicSpec, dynamicInfo);
-                Mem.putLong(view + PyBufferLayout.INTERNAL, slot + 1);
-                exports++;
-                liveViews++;
-            } else {
-                Mem.putLong(view + PyBufferLayout.INTERNAL, 0);
-            }
+            if (!tracked) return 0;
+            int slot = views.add(flags, dynamicView);
+            exports++;
+            liveViews++;
+            return slot + 1;
         }
 
         /** {@code bf_releasebuffer}. Requires the GIL; never throws. */
