@@ -8,12 +8,10 @@ import org.slf4j.LoggerFactory;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Predicate;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.IntConsumer;
 
@@ -96,73 +94,6 @@ public final class Exports {
         return handle >= 0 && handle < t.length ? t[(int) handle] : null;
     }
 
-    /**
-     * The live views of one tracked export, for counting them and for naming them when close()
-     * must refuse: parallel arrays indexed by slot, slots reused, so taking a view allocates
-     * nothing. {@code Py_buffer.internal} holds slot + 1 (0: untracked).
-     */
-    static final class Views {
-        private int[] flags = new int[4];
-        private long[] threadIds = new long[4];             // 0: free slot (thread ids start at 1)
-        private NativeView[] dynamic;                       // dynamic exports only: freed at release
-        private int[] free = {3, 2, 1, 0};
-        private int freeTop = 4;
-        private int live;
-
-        int add(int f, NativeView view) {
-            if (freeTop == 0) grow();
-            int slot = free[--freeTop];
-            flags[slot] = f;
-            threadIds[slot] = Thread.currentThread().threadId();
-            if (view != null) {                             // primitives only on the static path: no GC barriers
-                if (dynamic == null) dynamic = new NativeView[flags.length];
-                dynamic[slot] = view;
-            }
-            live++;
-            return slot;
-        }
-
-        /** Removes a slot; returns its spec (dynamic exports), or null. False slot: throws. */
-        BufferSpec remove(int slot) {
-            if (slot < 0 || slot >= flags.length || threadIds[slot] == 0) {
-                throw new IllegalStateException("release of an unknown view (slot " + slot + "): released twice?");
-            }
-            BufferSpec spec = null;
-            if (dynamic != null && dynamic[slot] != null) {
-                spec = dynamic[slot].source;
-                dynamic[slot].free();
-                dynamic[slot] = null;
-            }
-            threadIds[slot] = 0;
-            free[freeTop++] = slot;
-            live--;
-            return spec;
-        }
-
-        /** The live views (of a dynamic export: those whose spec matches), for messages. */
-        List<String> describe(Predicate<BufferSpec> which) {
-            java.util.Map<Long, String> names = new java.util.HashMap<>();
-            for (Thread t : Thread.getAllStackTraces().keySet()) names.put(t.threadId(), t.getName());
-            List<String> out = new ArrayList<>();
-            for (int i = 0; i < threadIds.length; i++) {
-                if (threadIds[i] != 0 && (dynamic == null || dynamic[i] == null || which.test(dynamic[i].source))) {
-                    out.add("view #" + (i + 1) + " (" + BufferRequest.describe(flags[i]) + ", taken on thread '"
-                            + names.getOrDefault(threadIds[i], "#" + threadIds[i]) + "')");
-                }
-            }
-            return out;
-        }
-
-        private void grow() {
-            int n = flags.length;
-            flags = Arrays.copyOf(flags, 2 * n);
-            threadIds = Arrays.copyOf(threadIds, 2 * n);
-            if (dynamic != null) dynamic = Arrays.copyOf(dynamic, 2 * n);
-            free = Arrays.copyOf(free, 2 * n);
-            for (int i = 2 * n - 1; i >= n; i--) free[freeTop++] = i;
-        }
-    }
-
     private static final String FREED = "the memory behind this JavaBuffer was freed (its arena is closed)";
 
     /** Longest a waiter sleeps before it looks at the count again. */
@@ -188,7 +119,7 @@ public final class Exports {
         private Map<MemorySegment.Scope, MemoryOwner> retained;
         private MemoryOwner lastRetained;
         private int pruneAt = 16;
-        private final Views views = new Views();
+        private final ViewSlots<NativeView> views = new ViewSlots<>();
         private int exports;                      // under the GIL (exportCount() takes it to read)
         private long totalExports;                // under the GIL
         private volatile boolean closed;
@@ -272,7 +203,7 @@ public final class Exports {
          */
         public String liveViewsBlockingClose() {
             if (exports == 0 || (exporter == null && callerScope == null)) return null;
-            List<String> names = views.describe(s -> !bridgeFrees(s.segment().scope()));
+            List<String> names = views.describe(v -> !bridgeFrees(v.source.segment().scope()));
             if (names.isEmpty()) return null;       // dynamic: every live view is of CPython.arena() memory
             return names.size() + " live view(s) of memory that the caller frees (not from CPython.arena()): "
                     + String.join("; ", names);
@@ -385,7 +316,12 @@ public final class Exports {
         /** {@code bf_releasebuffer}. Requires the GIL; never throws. */
         void release(long view) {
             int slot = (int) Mem.getLong(view + PyBufferLayout.INTERNAL) - 1;
-            BufferSpec given = views.remove(slot);
+            NativeView dynamicView = views.remove(slot);
+            BufferSpec given = null;
+            if (dynamicView != null) {
+                given = dynamicView.source;
+                dynamicView.free();
+            }
             int left = --exports;
             liveViews--;
             IntConsumer l = releaseListener;
