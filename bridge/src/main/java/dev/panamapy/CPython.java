@@ -2,9 +2,10 @@ package dev.panamapy;
 
 import dev.panamapy.internal.Convert;
 import dev.panamapy.internal.Errors;
-import dev.panamapy.internal.Exports;
+import dev.panamapy.internal.ExportTable;
 import dev.panamapy.internal.Interpreter;
 import dev.panamapy.internal.Mem;
+import dev.panamapy.internal.MemoryOwner;
 import dev.panamapy.internal.Ownership;
 import dev.panamapy.internal.PythonInstallation;
 import dev.panamapy.internal.Text;
@@ -339,7 +340,7 @@ public final class CPython implements AutoCloseable {
      * you cannot know when Python lets go. Thread-safe, like a shared arena.
      */
     public Arena arena() {
-        return Exports.newSharingArena();
+        return MemoryOwner.newSharingArena();
     }
 
     /**
@@ -408,8 +409,8 @@ public final class CPython implements AutoCloseable {
     public Diagnostics diagnostics() {
         int g = interp.tryEnter();              // the counters change under the GIL; -1 once closed
         try {
-            return new Diagnostics(Ownership.liveReferences(), Exports.liveExporters(), Exports.liveViews(),
-                    Exports.totalExports());
+            return new Diagnostics(Ownership.liveReferences(), ExportTable.liveExporters(), ExportTable.liveViews(),
+                    ExportTable.totalExports());
         } finally {
             if (g != -1) interp.exit(g);
         }

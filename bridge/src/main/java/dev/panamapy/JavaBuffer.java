@@ -1,7 +1,8 @@
 package dev.panamapy;
 
 import dev.panamapy.internal.Convert;
-import dev.panamapy.internal.Exports;
+import dev.panamapy.internal.ExportState;
+import dev.panamapy.internal.ExportTable;
 import dev.panamapy.internal.Handoff;
 import dev.panamapy.internal.Interpreter;
 
@@ -54,9 +55,9 @@ public final class JavaBuffer implements AutoCloseable, Convert.Handle {
 
     private final CPython py;
     private final PyObject object;
-    private final Exports.State state;
+    private final ExportState state;
 
-    private JavaBuffer(CPython py, PyObject object, Exports.State state) {
+    private JavaBuffer(CPython py, PyObject object, ExportState state) {
         this.py = py;
         this.object = object;
         this.state = state;
@@ -73,8 +74,8 @@ public final class JavaBuffer implements AutoCloseable, Convert.Handle {
         Interpreter interp = py.interp;
         int g = interp.enter();
         try {
-            Exports.State state = new Exports.State(spec, exporter, tracked);
-            long obj = Exports.newObject(interp.c, state);
+            ExportState state = new ExportState(spec, exporter, tracked);
+            long obj = ExportTable.newObject(interp.c, state);
             return new JavaBuffer(py, new PyObject(interp, obj), state);
         } finally {
             interp.exit(g);
