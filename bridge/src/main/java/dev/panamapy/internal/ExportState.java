@@ -58,9 +58,9 @@ public final class ExportState {
     private volatile int waiters;             // written under this
 
     private final boolean tracked;
-    // static exports: every request the spec accepts, and what such a view says, worked out
-    // once (the spec never changes), so that getbuffer only copies them
-    private final long[] accepted = new long[8];     // a bit per request flags value 0..511
+    // static exports: every request the spec accepts, worked out once (the spec never changes);
+    // what such a view says is in info, so that getbuffer only copies it
+    private final long[] accepted;
 
     /**
      * @param tracked whether Python reports each release (a type with bf_releasebuffer):
@@ -95,24 +95,15 @@ public final class ExportState {
             this.owner = o;
             this.callerScope = o.bridgeFrees() ? null : o.scope();
             this.info = ni;
-            precompute(spec, info);
+            this.accepted = BufferRules.acceptedRequests(spec.isReadOnly(), cContiguous, fContiguous,
+                    info.hasSuboffsets(), spec.refusedFlags());
         } else {
             if (!tracked) throw new IllegalArgumentException("a dynamic BufferExporter is always tracked");
             this.info = null;
             this.cContiguous = this.fContiguous = false;
             this.owner = null;
             this.callerScope = null;
-        }
-    }
-
-    private void precompute(BufferSpec s, NativeView ni) {
-        int refused = s.refusedFlags();
-        for (int f = 0; f < 512; f++) {
-            boolean harnessRefuses = refused != 0 && (f & refused) == refused;
-            if (!harnessRefuses && BufferRules.refusal(f, s.isReadOnly(), cContiguous, fContiguous,
-                    ni.hasSuboffsets()) == null) {
-                accepted[f >>> 6] |= 1L << f;
-            }
+            this.accepted = null;
         }
     }
 
@@ -176,7 +167,7 @@ public final class ExportState {
      * @return 0, or -1 with a Python exception set
      */
     int getBuffer(Constants c, long self, long view, int flags) {
-        if (exporter == null && (flags >>> 9) == 0 && (accepted[flags >>> 6] & (1L << flags)) != 0 && !closed
+        if (exporter == null && BufferRules.accepts(accepted, flags) && !closed
                 && (callerScope == null || callerScope.isAlive())) {
             // the common case: a static spec and a request it accepts
             info.fill(view, self, flags, counted(flags, null));
