@@ -297,6 +297,19 @@ public final class CPython implements AutoCloseable {
     }
 
     /**
+     * Exports a test harness's view like {@link #export(BufferSpec)}, unchecked. <b>Dangerous by
+     * design</b>: Python may read or write outside the segment, or crash the process, as the
+     * {@link HarnessSpec} says; never for production code.
+     *
+     * @throws IllegalArgumentException if its size does not fit in a {@code long} (set {@code len})
+     * @throws IllegalStateException    if the segment's arena is already closed, or CPython is
+     */
+    public JavaBuffer export(HarnessSpec spec) {
+        Objects.requireNonNull(spec, "spec");
+        return JavaBuffer.create(this, spec, null, true);
+    }
+
+    /**
      * Exports like {@link #export(BufferSpec)}, but Python does not report releases to Java:
      * the object's type has no {@code bf_releasebuffer}, which saves one upcall per view. Each
      * view still holds the Python object and the object the memory, so the memory stays valid;

@@ -64,12 +64,12 @@ public final class JavaBuffer implements AutoCloseable, Convert.Handle {
     }
 
     /** @throws IllegalStateException for memory already freed; IllegalArgumentException out of bounds */
-    static JavaBuffer create(CPython py, BufferSpec spec, BufferExporter exporter, boolean tracked) {
+    static JavaBuffer create(CPython py, BufferLayout spec, BufferExporter exporter, boolean tracked) {
         if (spec != null) {
             if (!spec.segment().scope().isAlive()) {
                 throw new IllegalStateException("cannot export memory whose arena is already closed: " + spec);
             }
-            spec.requireInBounds();
+            if (spec instanceof BufferSpec checked) checked.requireInBounds();
         }
         Interpreter interp = py.interp;
         int g = interp.enter();
@@ -97,8 +97,8 @@ public final class JavaBuffer implements AutoCloseable, Convert.Handle {
         }
     }
 
-    /** The static spec, or null for a dynamic {@link BufferExporter}. */
-    public BufferSpec spec() { return state.spec(); }
+    /** The static spec ({@link BufferSpec}, or a harness's {@link HarnessSpec}), or null for a dynamic {@link BufferExporter}. */
+    public BufferLayout spec() { return state.spec(); }
 
     /** Whether Python reports each release to Java (see {@link CPython#exportUntracked}). */
     public boolean isTracked() { return state.isTracked(); }

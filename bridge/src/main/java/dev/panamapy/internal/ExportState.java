@@ -1,8 +1,10 @@
 package dev.panamapy.internal;
 
 import dev.panamapy.BufferExporter;
+import dev.panamapy.BufferLayout;
 import dev.panamapy.BufferRequest;
 import dev.panamapy.BufferSpec;
+import dev.panamapy.HarnessSpec;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -39,7 +41,7 @@ public final class ExportState {
     /** Longest a waiter sleeps before it looks at the count again. */
     private static final long WAIT_SLICE_MS = 5;
 
-    private final BufferSpec spec;            // static exports
+    private final BufferLayout spec;            // static exports
     private final BufferExporter exporter;    // dynamic exports
     private final NativeView info;            // static exports
     private final boolean cContiguous, fContiguous;
@@ -66,12 +68,12 @@ public final class ExportState {
      * @param tracked whether Python reports each release (a type with bf_releasebuffer):
      *                required for dynamic exporters and for memory the caller frees ({@link MemoryOwner})
      */
-    public ExportState(BufferSpec spec, BufferExporter exporter, boolean tracked) {
+    public ExportState(BufferLayout spec, BufferExporter exporter, boolean tracked) {
         this.spec = spec;
         this.exporter = exporter;
         this.tracked = tracked;
         if (spec != null) {
-            // first: an unchecked spec whose size overflows a long throws before anything is pinned or allocated
+            // first: a harness spec whose size overflows a long throws before anything is pinned or allocated
             long len = spec.byteLength();
             this.cContiguous = spec.isCContiguous();
             this.fContiguous = spec.isFContiguous();
@@ -96,7 +98,7 @@ public final class ExportState {
             this.callerScope = o.bridgeFrees() ? null : o.scope();
             this.info = ni;
             this.accepted = BufferRules.acceptedRequests(spec.isReadOnly(), cContiguous, fContiguous,
-                    info.hasSuboffsets(), spec.refusedFlags());
+                    info.hasSuboffsets(), spec instanceof HarnessSpec h ? h.refusedFlags() : 0);
         } else {
             if (!tracked) throw new IllegalArgumentException("a dynamic BufferExporter is always tracked");
             this.info = null;
@@ -107,7 +109,7 @@ public final class ExportState {
         }
     }
 
-    public BufferSpec spec() { return spec; }
+    public BufferLayout spec() { return spec; }
     public boolean isTracked() { return tracked; }
     public int exports() { return exports; }
     public long totalExports() { return totalExports; }
@@ -174,7 +176,7 @@ public final class ExportState {
             return 0;
         }
         if (closed) return bufferError(c, view, "JavaBuffer is closed: Java called close(), no new views can be taken");
-        BufferSpec s;
+        BufferLayout s;
         NativeView ni;
         boolean cc, fc;
         if (exporter != null) {
@@ -185,7 +187,7 @@ public final class ExportState {
                 d[0]--;                             // no call: safe even on a stack overflow
             }
             if (s == null) return bufferError(c, view, "the Java BufferExporter returned no view");
-            s.requireInBounds();                // thrown: a BufferError naming the element
+            if (s instanceof BufferSpec checked) checked.requireInBounds();  // thrown: a BufferError naming the element
             ni = null;                          // made once the request is accepted
             cc = s.isCContiguous();
             fc = s.isFContiguous();
@@ -198,12 +200,11 @@ public final class ExportState {
         if (exporter == null && callerScope != null && !callerScope.isAlive()) {
             return bufferError(c, view, FREED);
         }
-        int refused = s.refusedFlags();
-        if (refused != 0 && (flags & refused) == refused) return bufferError(c, view, s.refusalMessage());
+        if (s instanceof HarnessSpec h && h.refuses(flags)) return bufferError(c, view, h.refusalMessage());
         boolean hasSuboffsets = ni != null ? ni.hasSuboffsets() : s.suboffsets() != null;
         String refusal = BufferRules.refusal(flags, s.isReadOnly(), cc, fc, hasSuboffsets);
         if (refusal != null) return bufferError(c, view, refusal);
-        long len = s.byteLength();              // throws (unchecked overflow) before anything is taken
+        long len = s.byteLength();              // throws (harness overflow) before anything is taken
         if (exporter != null) {
             // kept until this object is deallocated; a sharing arena stays pinned, so it stays alive
             MemoryOwner o;
@@ -238,7 +239,7 @@ public final class ExportState {
     void release(long view) {
         int slot = (int) Mem.getLong(view + PyBufferLayout.INTERNAL) - 1;
         NativeView dynamicView = views.remove(slot);
-        BufferSpec given = null;
+        BufferLayout given = null;
         if (dynamicView != null) {
             given = dynamicView.source;
             dynamicView.free();
@@ -317,7 +318,7 @@ public final class ExportState {
     }
 
     String describe() {
-        BufferSpec s = spec;
+        BufferLayout s = spec;
         if (s == null) return "dynamic exporter " + exporter.getClass().getName() + ", exports=" + exports;
         return "format='" + s.format() + "' shape=" + shapeTuple(s.shape()) + " readonly="
                 + (s.isReadOnly() ? "True" : "False") + " exports=" + (tracked ? String.valueOf(exports) : "untracked");

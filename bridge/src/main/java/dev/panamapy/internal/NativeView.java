@@ -1,6 +1,7 @@
 package dev.panamapy.internal;
 
-import dev.panamapy.BufferSpec;
+import dev.panamapy.BufferLayout;
+import dev.panamapy.HarnessSpec;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -26,9 +27,9 @@ final class NativeView {
     private final long format, suboffsets;
     private final long shape, strides;  // what a request that asks for them gets; 0: NULL
     /** What the exporter handed out (dynamic views: given back to its releaseBuffer). */
-    final BufferSpec source;
+    final BufferLayout source;
 
-    private NativeView(long memory, BufferSpec s, long len, long format, long shape, long strides, long suboffsets) {
+    private NativeView(long memory, BufferLayout s, long len, long format, long shape, long strides, long suboffsets) {
         this.memory = memory;
         this.source = s;
         this.buf = s.segment().address() + s.offset();
@@ -37,18 +38,20 @@ final class NativeView {
         this.readOnly = s.isReadOnly() ? 1 : 0;
         this.ndim = s.ndim();
         this.format = format;
-        this.shape = s.hasNullShape() ? 0 : shape;
-        this.strides = s.hasNullStrides() ? 0 : strides;
+        HarnessSpec harness = s instanceof HarnessSpec h ? h : null;      // the one place a view reads its knobs
+        this.shape = harness != null && harness.hasNullShape() ? 0 : shape;
+        this.strides = harness != null && harness.hasNullStrides() ? 0 : strides;
         this.suboffsets = suboffsets;
     }
 
     /**
-     * Copies the spec's arrays to native memory. Requires the GIL.
+     * Copies the spec's arrays to native memory; a {@link HarnessSpec}'s NULL shape or strides
+     * are decided here, once. Requires the GIL.
      *
      * @param len {@code Py_buffer.len}, worked out by the caller before anything was taken
      */
     // sizes cannot overflow: n is an int (array lengths), so 3 * 8 * n + format + 1 < 2^37
-    static NativeView of(BufferSpec spec, long len) {
+    static NativeView of(BufferLayout spec, long len) {
         String f = spec.format();
         byte[] fmt = f == null ? new byte[0] : f.getBytes(StandardCharsets.US_ASCII);
         int ndim = spec.ndim();
