@@ -286,31 +286,20 @@ public final class CPython implements AutoCloseable {
      * Exports Java memory to Python as a {@code panamapy.JavaBuffer}: {@code memoryview(buf)},
      * {@code numpy.asarray(buf)} and every other PEP 3118 consumer read and write the spec's
      * segment in place. The caller owns the returned handle; see {@link JavaBuffer} for the
-     * lifetime rules.
+     * lifetime rules. A {@link BufferSpec} is checked first; a test harness's {@link HarnessSpec}
+     * is exported as it is (dangerous by design: Python may read or write outside the segment).
      *
-     * @throws IllegalArgumentException if an element of the spec lies outside its segment (named)
+     * @throws IllegalArgumentException if an element of a BufferSpec lies outside its segment
+     *         (named), or a HarnessSpec's size does not fit in a {@code long}
      * @throws IllegalStateException    if the segment's arena is already closed, or CPython is
      */
-    public JavaBuffer export(BufferSpec spec) {
+    public JavaBuffer export(BufferLayout spec) {
         Objects.requireNonNull(spec, "spec");
         return JavaBuffer.create(this, spec, null, true);
     }
 
     /**
-     * Exports a test harness's view like {@link #export(BufferSpec)}, unchecked. <b>Dangerous by
-     * design</b>: Python may read or write outside the segment, or crash the process, as the
-     * {@link HarnessSpec} says; never for production code.
-     *
-     * @throws IllegalArgumentException if its size does not fit in a {@code long} (set {@code len})
-     * @throws IllegalStateException    if the segment's arena is already closed, or CPython is
-     */
-    public JavaBuffer export(HarnessSpec spec) {
-        Objects.requireNonNull(spec, "spec");
-        return JavaBuffer.create(this, spec, null, true);
-    }
-
-    /**
-     * Exports like {@link #export(BufferSpec)}, but Python does not report releases to Java:
+     * Exports like {@link #export(BufferLayout)}, but Python does not report releases to Java:
      * the object's type has no {@code bf_releasebuffer}, which saves one upcall per view. Each
      * view still holds the Python object and the object the memory, so the memory stays valid;
      * in exchange the count of live views is unknown ({@link JavaBuffer#exportCount()},

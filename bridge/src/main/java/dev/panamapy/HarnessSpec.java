@@ -11,7 +11,7 @@ import java.util.Objects;
  * item size, strides and offsets outside the segment, {@code ndim > 64}, suboffsets Python
  * follows as pointers, and knobs that make the {@code Py_buffer} inconsistent on purpose
  * ({@link #len}, {@link #nullShape}, {@link #nullStrides}) or refuse requests
- * ({@link #refusing}). Exporting one ({@link CPython#export(HarnessSpec)}, or returning it from
+ * ({@link #refusing}). Exporting one ({@link CPython#export(BufferLayout)}, or returning it from
  * a {@link BufferExporter}) can make Python read or write outside the segment, or crash the
  * process: never use it in production code; use {@link BufferSpec}, which is always valid.
  *
