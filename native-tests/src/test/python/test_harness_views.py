@@ -1,4 +1,4 @@
-"""How consumers react to deliberately broken views (BufferSpec.unchecked() and its harness
+"""How consumers react to deliberately broken views (a HarnessSpec and its
 steps), exported by fx.harness(name) from Java."""
 import struct
 

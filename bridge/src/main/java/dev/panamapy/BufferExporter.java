@@ -3,7 +3,9 @@ package dev.panamapy;
 /**
  * The dynamic form of an export: asked for a view each time a Python consumer calls
  * {@code getbuffer} on the {@link JavaBuffer}, and told when that view is released.
- * {@link BufferSpec} exported directly is the simple, static case.
+ * {@link BufferSpec} exported directly is the simple, static case. It may hand out either kind of
+ * {@link BufferLayout}: a valid {@link BufferSpec} (checked again on every request), or, in a test
+ * harness, a {@link HarnessSpec} (not checked: dangerous by design).
  *
  * <p>Both methods are called with the GIL held, on the Python thread that takes or releases
  * the view; they may call into Python. A view's native format, shape and strides stay valid
@@ -25,12 +27,12 @@ public interface BufferExporter {
      * @return the view; throwing refuses the request: Python gets a {@code BufferError} with
      *         the Java class and message
      */
-    BufferSpec getBuffer(BufferRequest request);
+    BufferLayout getBuffer(BufferRequest request);
 
     /**
      * The consumer released a view this exporter gave. Exceptions are logged and ignored.
      *
      * @param view the spec returned by the matching {@link #getBuffer} call
      */
-    default void releaseBuffer(BufferSpec view) { }
+    default void releaseBuffer(BufferLayout view) { }
 }

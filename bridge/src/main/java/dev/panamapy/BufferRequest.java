@@ -80,7 +80,8 @@ public record BufferRequest(int flags) {
         sb.append(shape);
         if ((f & PyBUF_WRITABLE) != 0) sb.append("|WRITABLE");
         if ((f & PyBUF_FORMAT) != 0) sb.append("|FORMAT");
-        int known = PyBUF_WRITABLE | PyBUF_FORMAT | 0x1f8;
+        int known = PyBUF_WRITABLE | PyBUF_FORMAT | PyBUF_INDIRECT | PyBUF_C_CONTIGUOUS | PyBUF_F_CONTIGUOUS
+                | PyBUF_ANY_CONTIGUOUS;
         if ((f & ~known) != 0) sb.append("|0x").append(Integer.toHexString(f & ~known));
         return sb.toString();
     }

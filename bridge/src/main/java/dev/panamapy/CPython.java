@@ -1,9 +1,10 @@
 package dev.panamapy;
 
-import dev.panamapy.internal.Exports;
+import dev.panamapy.internal.ExportTable;
 import dev.panamapy.internal.Functions;
 import dev.panamapy.internal.Interpreter;
 import dev.panamapy.internal.MainModule;
+import dev.panamapy.internal.MemoryOwner;
 import dev.panamapy.internal.Ownership;
 import dev.panamapy.internal.PythonInstallation;
 import dev.panamapy.internal.Text;
@@ -256,18 +257,20 @@ public final class CPython implements AutoCloseable {
      * Exports Java memory to Python as a {@code panamapy.JavaBuffer}: {@code memoryview(buf)},
      * {@code numpy.asarray(buf)} and every other PEP 3118 consumer read and write the spec's
      * segment in place. The caller owns the returned handle; see {@link JavaBuffer} for the
-     * lifetime rules.
+     * lifetime rules. A {@link BufferSpec} is checked first; a test harness's {@link HarnessSpec}
+     * is exported as it is (dangerous by design: Python may read or write outside the segment).
      *
-     * @throws IllegalArgumentException if an element of the spec lies outside its segment (named)
+     * @throws IllegalArgumentException if an element of a BufferSpec lies outside its segment
+     *         (named), or a HarnessSpec's size does not fit in a {@code long}
      * @throws IllegalStateException    if the segment's arena is already closed, or CPython is
      */
-    public JavaBuffer export(BufferSpec spec) {
+    public JavaBuffer export(BufferLayout spec) {
         Objects.requireNonNull(spec, "spec");
         return JavaBuffer.create(this, spec, null, true);
     }
 
     /**
-     * Exports like {@link #export(BufferSpec)}, but Python does not report releases to Java:
+     * Exports like {@link #export(BufferLayout)}, but Python does not report releases to Java:
      * the object's type has no {@code bf_releasebuffer}, which saves one upcall per view. Each
      * view still holds the Python object and the object the memory, so the memory stays valid;
      * in exchange the count of live views is unknown ({@link JavaBuffer#exportCount()},
@@ -310,7 +313,7 @@ public final class CPython implements AutoCloseable {
      * you cannot know when Python lets go. Thread-safe, like a shared arena.
      */
     public Arena arena() {
-        return Exports.newSharingArena();
+        return MemoryOwner.newSharingArena();
     }
 
     /**
@@ -379,8 +382,8 @@ public final class CPython implements AutoCloseable {
     public Diagnostics diagnostics() {
         int g = interp.tryEnter();              // the counters change under the GIL; -1 once closed
         try {
-            return new Diagnostics(Ownership.liveReferences(), Exports.liveExporters(), Exports.liveViews(),
-                    Exports.totalExports());
+            return new Diagnostics(Ownership.liveReferences(), ExportTable.liveExporters(), ExportTable.liveViews(),
+                    ExportTable.totalExports());
         } finally {
             if (g != -1) interp.exit(g);
         }

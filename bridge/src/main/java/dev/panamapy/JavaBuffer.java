@@ -1,6 +1,7 @@
 package dev.panamapy;
 
-import dev.panamapy.internal.Exports;
+import dev.panamapy.internal.ExportState;
+import dev.panamapy.internal.ExportTable;
 import dev.panamapy.internal.Handoff;
 import dev.panamapy.internal.Interpreter;
 import dev.panamapy.internal.ObjectProtocol;
@@ -54,27 +55,27 @@ public final class JavaBuffer implements AutoCloseable {
 
     private final CPython py;
     private final PyObject object;
-    private final Exports.State state;
+    private final ExportState state;
 
-    private JavaBuffer(CPython py, PyObject object, Exports.State state) {
+    private JavaBuffer(CPython py, PyObject object, ExportState state) {
         this.py = py;
         this.object = object;
         this.state = state;
     }
 
     /** @throws IllegalStateException for memory already freed; IllegalArgumentException out of bounds */
-    static JavaBuffer create(CPython py, BufferSpec spec, BufferExporter exporter, boolean tracked) {
+    static JavaBuffer create(CPython py, BufferLayout spec, BufferExporter exporter, boolean tracked) {
         if (spec != null) {
             if (!spec.segment().scope().isAlive()) {
                 throw new IllegalStateException("cannot export memory whose arena is already closed: " + spec);
             }
-            spec.requireInBounds();
+            if (spec instanceof BufferSpec checked) checked.requireInBounds();
         }
         Interpreter interp = py.interp;
         int g = interp.enter();
         try {
-            Exports.State state = new Exports.State(spec, exporter, tracked);
-            long obj = Exports.newObject(interp.c, state);
+            ExportState state = new ExportState(spec, exporter, tracked);
+            long obj = ExportTable.newObject(interp.c, state);
             return new JavaBuffer(py, new PyObject(interp, obj), state);
         } finally {
             interp.exit(g);
@@ -98,8 +99,8 @@ public final class JavaBuffer implements AutoCloseable {
         }
     }
 
-    /** The static spec, or null for a dynamic {@link BufferExporter}. */
-    public BufferSpec spec() { return state.spec(); }
+    /** The static spec ({@link BufferSpec}, or a harness's {@link HarnessSpec}), or null for a dynamic {@link BufferExporter}. */
+    public BufferLayout spec() { return state.spec(); }
 
     /** Whether Python reports each release to Java (see {@link CPython#exportUntracked}). */
     public boolean isTracked() { return state.isTracked(); }

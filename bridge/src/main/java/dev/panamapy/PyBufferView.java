@@ -80,16 +80,16 @@ public final class PyBufferView implements AutoCloseable {
     public MemorySegment segment() { checkOpen(); return items.segment(); }
 
     /**
-     * The view's layout as a {@link BufferSpec} over {@link #segment()}: its offset, format,
+     * The view's layout over {@link #segment()}: its offset, format,
      * item size (as addressed: 1 for the bare bytes of a request without shape and format),
      * shape, strides, suboffsets and read-only flag are this view's. Checked (it lies in the
      * segment, by construction) when the format is a struct-module format of that item size and
-     * there are no suboffsets; {@linkplain BufferSpec#isChecked() unchecked} otherwise (numpy's
+     * there are no suboffsets (a {@link BufferSpec}); a {@link HarnessSpec} otherwise (numpy's
      * {@code 'Zd'}, PIL-style pointers that only the exporter vouches for). Made once, on first use.
      *
      * @throws IllegalStateException after {@link #close()} ("view is closed"): its segment would be unusable
      */
-    public BufferSpec spec() { checkOpen(); return items.spec(); }
+    public BufferLayout spec() { checkOpen(); return items.spec(); }
 
     /** Byte offset of element [0, 0, ...] within {@link #segment()} (non-zero for negative strides); {@link BufferSpec#offset()}. */
     public long offset() { return items.offset(); }

@@ -123,7 +123,7 @@ class BufferSpecBoundsPropertyTest {
     @Test
     void contiguityIsDecidedWithoutWrapAround() {
         Cases.check(3123, 3000, BufferSpecBoundsPropertyTest::edgyLayout, l -> {
-            BufferSpec s = BufferSpec.unchecked(SpecModel.segmentOfSize(l.byteSize()), l.format())
+            HarnessSpec s = HarnessSpec.of(SpecModel.segmentOfSize(l.byteSize()), l.format())
                     .layout(l.offset(), l.shape(), l.strides());
             assertEquals(SpecModel.contiguous(l.shape(), l.strides(), l.itemsize(), true), s.isCContiguous(), "C");
             assertEquals(SpecModel.contiguous(l.shape(), l.strides(), l.itemsize(), false), s.isFContiguous(), "Fortran");
@@ -135,7 +135,7 @@ class BufferSpecBoundsPropertyTest {
         Cases.check(3124, 2000, g -> new Object[]{shape(g), g.of(FORMATS)}, t -> {
             long[] shape = (long[]) t[0];
             String format = (String) t[1];
-            BufferSpec s = BufferSpec.unchecked(SpecModel.segmentOfSize(16), format).layout(0, shape, new long[shape.length]);
+            HarnessSpec s = HarnessSpec.of(SpecModel.segmentOfSize(16), format).layout(0, shape, new long[shape.length]);
             BigInteger bytes = exactPrefixes(shape, s.itemsize());
             if (bytes != null) {
                 assertEquals(bytes.longValueExact(), s.byteLength());
@@ -324,7 +324,7 @@ class BufferSpecBoundsPropertyTest {
     }
 
     private static long itemsizeOf(String format) {
-        return BufferSpec.unchecked(SpecModel.segmentOfSize(0), format).itemsize();
+        return HarnessSpec.of(SpecModel.segmentOfSize(0), format).itemsize();
     }
 
     /** Anything: every field at an edge of long, near the segment's or the item's size, or random. */

@@ -134,7 +134,7 @@ class BufferSpecOverflowTest {
     void uncheckedSizesAreExactOrRefusedBeforeAnythingIsExported() {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment seg = a.allocate(16);
-            BufferSpec u = BufferSpec.unchecked(seg, "d").layout(0, new long[]{1L << 62}, new long[]{0});
+            HarnessSpec u = HarnessSpec.of(seg, "d").layout(0, new long[]{1L << 62}, new long[]{0});
             IllegalArgumentException e = refused(u::byteLength);
             assertTrue(e.getMessage().startsWith("shape[0] = 4611686018427387904 makes the byte size"), e.getMessage());
             assertEquals(1L << 62, u.itemCount());
@@ -147,7 +147,7 @@ class BufferSpecOverflowTest {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment seg = a.allocate(16);
             // C order: 1, then 2, then 2 * 2^62 = 2^63, which wrapped to Long.MIN_VALUE and matched this stride
-            BufferSpec u = BufferSpec.unchecked(seg, "B").layout(0, new long[]{2, 1L << 62, 2},
+            HarnessSpec u = HarnessSpec.of(seg, "B").layout(0, new long[]{2, 1L << 62, 2},
                     new long[]{Long.MIN_VALUE, 2, 1});
             assertFalse(u.isCContiguous());
         }

@@ -5,11 +5,15 @@ import org.junit.jupiter.api.Test;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -95,13 +99,13 @@ class BufferSpecTest {
     }
 
     @Test
-    void wrongItemsizeIsRejectedUnlessUnchecked() {
+    void wrongItemsizeIsRejectedButAHarnessSpecTakesIt() {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment seg = doubles(a, 4);
             assertThrows(IllegalArgumentException.class, () -> BufferSpec.of(seg, "d").itemsize(4));
-            BufferSpec u = BufferSpec.of(seg, "d").unchecked().itemsize(4).shape(100);
+            HarnessSpec u = HarnessSpec.from(BufferSpec.of(seg, "d")).itemsize(4).shape(100);
             assertEquals(4, u.itemsize());
-            assertFalse(u.isChecked());
+            assertEquals(400, u.byteLength());
         }
     }
 
@@ -113,11 +117,10 @@ class BufferSpecTest {
     }
 
     @Test
-    void suboffsetsNeedUnchecked() {
+    void suboffsetsAreSetOnlyByAHarnessSpec() {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment seg = doubles(a, 4);
-            assertThrows(IllegalArgumentException.class, () -> BufferSpec.of(seg, "d").suboffsets(-1));
-            BufferSpec s = BufferSpec.unchecked(seg, "d").suboffsets(0);
+            HarnessSpec s = HarnessSpec.of(seg, "d").suboffsets(0);
             assertArrayEquals(new long[]{0}, s.suboffsets());
             assertNull(BufferSpec.of(seg, "d").suboffsets());
         }
@@ -129,6 +132,31 @@ class BufferSpecTest {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> BufferSpec.of(doubles(a, 4), "d").shape(2, 2).strides(8));
             assertTrue(e.getMessage().contains("set the shape first"), e.getMessage());
+        }
+    }
+
+    @Test
+    void aBufferSpecHasNoHarnessKnobs() {
+        for (String knob : List.of("unchecked", "len", "nullShape", "nullStrides", "suboffsets", "refusing",
+                "isChecked", "hasNullShape", "hasNullStrides", "refusedFlags", "refusalMessage")) {
+            for (var m : BufferSpec.class.getMethods()) {
+                if (m.getName().equals("suboffsets") && m.getParameterCount() == 0) continue;   // the getter stays
+                assertNotEquals(knob, m.getName(), "BufferSpec." + knob + " belongs to HarnessSpec: " + m);
+            }
+        }
+        assertTrue(Arrays.stream(HarnessSpec.class.getMethods()).anyMatch(m -> m.getName().equals("refusing")));
+    }
+
+    @Test
+    void anIndirectSpecKeepsItsLayout() {
+        try (Arena a = Arena.ofConfined()) {
+            BufferSpec s = BufferSpec.indirect(a.allocate(48), "i", 3, 4);
+            assertSame(s, s.requireInBounds());
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> s.shape(12));
+            assertTrue(e.getMessage().contains("indirect"), e.getMessage());
+            assertThrows(IllegalArgumentException.class, () -> s.offset(4));
+            assertTrue(s.readOnly().isReadOnly());
+            assertArrayEquals(new long[]{0, -1}, s.suboffsets());
         }
     }
 }

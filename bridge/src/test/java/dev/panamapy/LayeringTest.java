@@ -51,8 +51,10 @@ class LayeringTest {
             PythonStartupException.class,   // LibPython, PythonInstallation, SupportRules, Interpreter refuse a Python with it
             PyObject.class,                 // Handles wraps a new reference in one (Java function arguments, callAs(Object))
             JavaFunction.class,             // Functions calls the user's function from Python
-            BufferSpec.class,               // Exports reads the user's spec into a Py_buffer; ViewItems describes a view as one
-            BufferExporter.class,           // Exports asks the user's exporter for a view
+            BufferLayout.class,             // NativeView reads the user's layout into a Py_buffer
+            BufferSpec.class,               // ExportState checks specs; ViewLayout describes a view as one
+            HarnessSpec.class,              // NativeView reads the harness knobs; ViewLayout describes odd views as one
+            BufferExporter.class,           // ExportState asks the user's exporter for a view
             BufferRequest.class);           // BufferRules decodes the request flags by their public names
 
     private static JavaClasses bridge;

@@ -20,12 +20,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Issue 15 class 2: a spec over read-only memory is read-only from the start, no step makes it
- * writable, and asking for {@code readOnly(false)} says why, for checked and unchecked specs.
+ * writable, and asking for {@code readOnly(false)} says why, for BufferSpec and HarnessSpec alike.
  */
 class ReadOnlySpecTest {
 
-    private static void assertRefusesWritable(BufferSpec spec) {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> spec.readOnly(false));
+    private static void assertRefusesWritable(BufferLayout spec) {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> {
+            BufferLayout writable = switch (spec) {
+                case BufferSpec s -> s.readOnly(false);
+                case HarnessSpec h -> h.readOnly(false);
+            };
+        });
         assertTrue(e.getMessage().contains("the memory is read-only"), e.getMessage());
         assertTrue(e.getMessage().contains("cannot be writable"), e.getMessage());
     }
@@ -43,13 +48,13 @@ class ReadOnlySpecTest {
     }
 
     @Test
-    void anUncheckedSpecOverReadOnlyMemoryIsReadOnlyToo() {
+    void aHarnessSpecOverReadOnlyMemoryIsReadOnlyToo() {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment ro = a.allocate(64).asReadOnly();
-            assertTrue(BufferSpec.unchecked(ro, "d").isReadOnly());
-            assertRefusesWritable(BufferSpec.unchecked(ro, "d"));
-            assertTrue(BufferSpec.of(ro, "d").unchecked().isReadOnly());
-            assertRefusesWritable(BufferSpec.of(ro, "d").unchecked());
+            assertTrue(HarnessSpec.of(ro, "d").isReadOnly());
+            assertRefusesWritable(HarnessSpec.of(ro, "d"));
+            assertTrue(HarnessSpec.from(BufferSpec.of(ro, "d")).isReadOnly());
+            assertRefusesWritable(HarnessSpec.from(BufferSpec.of(ro, "d")));
         }
     }
 
@@ -60,10 +65,18 @@ class ReadOnlySpecTest {
             List<UnaryOperator<BufferSpec>> steps = List.of(
                     s -> s.shape(2, 4), s -> s.shape(2, 4).fortran(), s -> s.shape(2, 4).cOrder(), s -> s.scalar(),
                     s -> s.shape(4).strides(16), s -> s.offset(8).shape(7), s -> s.layout(56, new long[]{8}, new long[]{-8}),
-                    s -> s.readOnly(), s -> s.refusing(1, "no"), s -> s.unchecked(), s -> s.unchecked().len(8),
-                    s -> s.unchecked().itemsize(4), s -> s.unchecked().nullStrides(), s -> s.unchecked().suboffsets(-1));
+                    s -> s.readOnly());
             for (UnaryOperator<BufferSpec> step : steps) {
                 BufferSpec s = step.apply(BufferSpec.of(ro, "d"));
+                assertTrue(s.isReadOnly(), s.toString());
+                assertRefusesWritable(s);
+            }
+            List<UnaryOperator<HarnessSpec>> harnessSteps = List.of(
+                    s -> s.shape(2, 4), s -> s.shape(2, 4).fortran(), s -> s.scalar(), s -> s.offset(8).shape(7),
+                    s -> s.readOnly(), s -> s.refusing(1, "no"), s -> s, s -> s.len(8), s -> s.itemsize(4),
+                    s -> s.nullShape(), s -> s.nullStrides(), s -> s.suboffsets(-1));
+            for (UnaryOperator<HarnessSpec> step : harnessSteps) {
+                HarnessSpec s = step.apply(HarnessSpec.from(BufferSpec.of(ro, "d")));
                 assertTrue(s.isReadOnly(), s.toString());
                 assertRefusesWritable(s);
             }
@@ -91,7 +104,7 @@ class ReadOnlySpecTest {
             BufferSpec s = BufferSpec.of(mapped, "B");
             assertTrue(s.isReadOnly());
             assertRefusesWritable(s);
-            assertRefusesWritable(BufferSpec.unchecked(mapped, "B"));
+            assertRefusesWritable(HarnessSpec.of(mapped, "B"));
         }
     }
 

@@ -21,6 +21,12 @@ import static dev.panamapy.BufferRequest.*;
 public final class BufferRules {
     private BufferRules() { }
 
+    /** Every request bit PEP 3118 defines. */
+    static final int KNOWN_BITS = PyBUF_WRITABLE | PyBUF_FORMAT | PyBUF_ND | PyBUF_STRIDES | PyBUF_C_CONTIGUOUS
+            | PyBUF_F_CONTIGUOUS | PyBUF_ANY_CONTIGUOUS | PyBUF_INDIRECT;
+    /** The request space: every request made of known bits is below it (512). */
+    static final int REQUESTS = Integer.highestOneBit(KNOWN_BITS) << 1;
+
     static boolean reqWritable(int f) { return (f & PyBUF_WRITABLE) != 0; }
     static boolean reqFormat(int f) { return (f & PyBUF_FORMAT) != 0; }
     static boolean reqShape(int f) { return (f & PyBUF_ND) == PyBUF_ND; }
@@ -60,4 +66,28 @@ public final class BufferRules {
 
     /** Whether the filled view carries its shape and ndim (else ndim = 1, shape = NULL). */
     public static boolean giveShape(int flags) { return reqShape(flags); }
+
+    /**
+     * The requests a view with these facts accepts, one bit per request in {@code [0, REQUESTS)},
+     * worked out once for a view that never changes, so that {@link #accepts} is one lookup.
+     *
+     * @param refusedFlags a harness's refusal ({@code HarnessSpec.refusing}): every request with
+     *                     all these bits is refused too; 0 for none
+     */
+    static long[] acceptedRequests(boolean readOnly, boolean cContiguous, boolean fContiguous, boolean hasSuboffsets,
+                                   int refusedFlags) {
+        long[] accepted = new long[REQUESTS / Long.SIZE];
+        for (int f = 0; f < REQUESTS; f++) {
+            boolean harnessRefuses = refusedFlags != 0 && (f & refusedFlags) == refusedFlags;
+            if (!harnessRefuses && refusal(f, readOnly, cContiguous, fContiguous, hasSuboffsets) == null) {
+                accepted[f / Long.SIZE] |= 1L << f;
+            }
+        }
+        return accepted;
+    }
+
+    /** Whether {@code flags} is a known request that {@code accepted} (from {@link #acceptedRequests}) accepts. */
+    static boolean accepts(long[] accepted, int flags) {
+        return (flags & -REQUESTS) == 0 && (accepted[flags / Long.SIZE] & (1L << flags)) != 0;
+    }
 }

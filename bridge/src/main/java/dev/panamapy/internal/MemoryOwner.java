@@ -52,7 +52,7 @@ public final class MemoryOwner {
     }
 
     /** A new arena whose memory the bridge frees once it is closed and no Python object retains it. */
-    static Arena newSharingArena() {
+    public static Arena newSharingArena() {
         SharingArena a = new SharingArena();
         SHARING.put(a.scope(), a);
         return a;

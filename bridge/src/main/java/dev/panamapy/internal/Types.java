@@ -11,7 +11,7 @@ import static dev.panamapy.bindings.Python_h.*;
 /**
  * Creates the {@code panamapy} module and its heap types with {@code PyType_FromSpec}, their
  * slots pointing at the {@link Upcalls} stubs. {@code panamapy.JavaBuffer} instances are
- * {@code PyObject} header + one 8-byte handle into {@link Exports} (+ 8 bytes of padding, below);
+ * {@code PyObject} header + one 8-byte handle into {@link ExportTable} (+ 8 bytes of padding, below);
  * Python cannot create them ({@code tp_new} raises TypeError), Java makes them with
  * {@code PyType_GenericAlloc}.
  *

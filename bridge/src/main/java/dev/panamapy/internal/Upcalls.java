@@ -35,7 +35,7 @@ final class Upcalls {
     // int getbuffer(PyObject *self, Py_buffer *view, int flags)
     static int getbuffer(long self, long view, int flags) {
         try {
-            Exports.State s = Exports.get(handleOf(self));
+            ExportState s = ExportTable.get(handleOf(self));
             if (s == null) {
                 throw new IllegalStateException("this panamapy.JavaBuffer has no Java state: only CPython.export(...) "
                         + "makes working ones");
@@ -53,7 +53,7 @@ final class Upcalls {
     // void releasebuffer(PyObject *self, Py_buffer *view)
     static void releasebuffer(long self, long view) {
         try {
-            Exports.State s = Exports.get(handleOf(self));
+            ExportState s = ExportTable.get(handleOf(self));
             if (s != null) s.release(view);
         } catch (Throwable t) {
             try {
@@ -70,9 +70,9 @@ final class Upcalls {
         try {
             d = Interpreter.upcallEnter();
             long h = handleOf(self);
-            Exports.State s = Exports.get(h);
+            ExportState s = ExportTable.get(h);
             if (s != null) {
-                Exports.unregister(h);
+                ExportTable.unregister(h);
                 s.deallocated();
             }
         } catch (Throwable t) {
@@ -110,7 +110,7 @@ final class Upcalls {
     // PyObject *repr(PyObject *self)
     static long repr(long self) {
         try {
-            Exports.State s = Exports.get(handleOf(self));
+            ExportState s = ExportTable.get(handleOf(self));
             String text = "<panamapy.JavaBuffer " + (s == null ? "(released)" : s.describe()) + ">";
             try (Arena a = Arena.ofConfined()) {
                 return PyUnicode_FromString(a.allocateFrom(text)).address();

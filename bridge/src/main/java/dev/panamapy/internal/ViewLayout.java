@@ -1,6 +1,8 @@
 package dev.panamapy.internal;
 
+import dev.panamapy.BufferLayout;
 import dev.panamapy.BufferSpec;
+import dev.panamapy.HarnessSpec;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -32,7 +34,7 @@ public sealed class ViewLayout permits ViewItems {
     final long[] effShape, effStrides; // what memoryview would use
     final boolean cContiguous;
     final long origin;                 // offset of element [0, ...] within segment
-    private BufferSpec spec;           // made on first use; immutable, so a racy first use is harmless
+    private BufferLayout spec;         // made on first use; immutable, so a racy first use is harmless
 
     /** Reads the {@code Py_buffer} at {@code pyBuffer}; the segment is scoped to {@code arena}. */
     ViewLayout(long pyBuffer, Arena arena) {
@@ -184,20 +186,20 @@ public sealed class ViewLayout permits ViewItems {
     }
 
     /**
-     * The layout as a {@link BufferSpec} over {@link #segment()}: offset, format, item size (as
+     * The layout as a {@link BufferLayout} over {@link #segment()}: offset, format, item size (as
      * addressed: 1 for bare bytes), shape, strides, suboffsets and read-only as the view reads
      * them. Checked when the format is one the struct module knows with that item size and
-     * there are no suboffsets (it then lies in the segment by construction); unchecked
-     * otherwise (numpy's {@code 'Zd'}, PIL-style pointers), since only the exporter vouches for
-     * those.
+     * there are no suboffsets (a {@link BufferSpec}: it lies in the segment by construction); a
+     * {@link HarnessSpec} otherwise (numpy's {@code 'Zd'}, PIL-style pointers), since only the
+     * exporter vouches for those.
      */
-    public BufferSpec spec() {
-        BufferSpec s = spec;
+    public BufferLayout spec() {
+        BufferLayout s = spec;
         if (s == null) spec = s = describe();
         return s;
     }
 
-    private BufferSpec describe() {
+    private BufferLayout describe() {
         String f = format();
         if (suboffsets == null) {
             try {
@@ -209,7 +211,7 @@ public sealed class ViewLayout permits ViewItems {
                 // a format beyond struct's: described unchecked below
             }
         }
-        BufferSpec u = BufferSpec.unchecked(segment, f).itemsize(elem).layout(origin, effShape, effStrides)
+        HarnessSpec u = HarnessSpec.of(segment, f).itemsize(elem).layout(origin, effShape, effStrides)
                 .readOnly(readOnly);
         return suboffsets == null ? u : u.suboffsets(suboffsets);
     }

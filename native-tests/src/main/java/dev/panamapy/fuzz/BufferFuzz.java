@@ -1,9 +1,11 @@
 package dev.panamapy.fuzz;
 
+import dev.panamapy.BufferLayout;
 import dev.panamapy.BufferRequest;
 import dev.panamapy.BufferSpec;
 import dev.panamapy.CPython;
 import dev.panamapy.Gil;
+import dev.panamapy.HarnessSpec;
 import dev.panamapy.JavaBuffer;
 import dev.panamapy.PyBufferView;
 import dev.panamapy.PyObject;
@@ -32,7 +34,7 @@ import java.util.SplittableRandom;
  *       itemsize from -4 to 4 (zero and negative included, non-contiguous most of the time),
  *       with the offset they need plus 0-2 spare items, and 0-2 spare items at the end;</li>
  *   <li>read-only or writable; PIL-style suboffsets ({@code ND_PIL}, ndim >= 1) reproduced
- *       byte for byte with {@code BufferSpec.unchecked().suboffsets(...)}: the same pointer
+ *       byte for byte with {@code HarnessSpec.of(..).suboffsets(..)}: the same pointer
  *       array in front of the data, the same {@code suboffsets[0]} and first stride.</li>
  * </ul>
  * For every one of the 256 combinations of the eight PyBUF_* request bits, PyObject_GetBuffer's
@@ -282,7 +284,7 @@ public final class BufferFuzz {
             try (PyObject rawBytes = raw.call(py.eval(l.items()), l.format())) {
                 bytes = rawBytes.asBytesCopy();
             }
-            BufferSpec spec;
+            BufferLayout spec;
             try {
                 spec = spec(l, bytes);
             } catch (IllegalArgumentException e) {
@@ -300,8 +302,11 @@ public final class BufferFuzz {
         }
     }
 
-    /** The same bytes and layout as a BufferSpec; for PIL, the pointer array _testbuffer puts in front of the data. */
-    static BufferSpec spec(Layout l, byte[] bytes) {
+    /**
+     * The same bytes and layout as a BufferSpec; for PIL, a HarnessSpec over the pointer array
+     * _testbuffer puts in front of the data.
+     */
+    static BufferLayout spec(Layout l, byte[] bytes) {
         String code = l.format().substring(l.format().length() - 1);
         long itemsize = itemsize(code, l.format().substring(0, l.format().length() - 1));
         long[] shape = l.shape();
@@ -340,7 +345,7 @@ public final class BufferFuzz {
             st[0] = -8;
             if (shape[0] > 0) bufOffset = (shape[0] - 1) * 8;
         }
-        return BufferSpec.unchecked(seg, l.format()).layout(bufOffset, shape, st).suboffsets(sub).readOnly(l.readOnly());
+        return HarnessSpec.of(seg, l.format()).layout(bufOffset, shape, st).suboffsets(sub).readOnly(l.readOnly());
     }
 
     /**

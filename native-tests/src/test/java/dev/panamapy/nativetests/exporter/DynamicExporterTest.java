@@ -1,6 +1,7 @@
 package dev.panamapy.nativetests.exporter;
 
 import dev.panamapy.BufferExporter;
+import dev.panamapy.BufferLayout;
 import dev.panamapy.BufferRequest;
 import dev.panamapy.BufferSpec;
 import dev.panamapy.CPython;
@@ -136,10 +137,10 @@ class DynamicExporterTest {
         b.setAtIndex(JAVA_INT, 2, 3);
         List<BufferSpec> specs = List.of(BufferSpec.of(a, "i"), BufferSpec.of(b, "i").readOnly());
         int[] next = {0};
-        List<BufferSpec> released = new CopyOnWriteArrayList<>();
+        List<BufferLayout> released = new CopyOnWriteArrayList<>();
         BufferExporter alternating = new BufferExporter() {
             @Override public BufferSpec getBuffer(BufferRequest r) { return specs.get(next[0]++ % 2); }
-            @Override public void releaseBuffer(BufferSpec v) { released.add(v); }
+            @Override public void releaseBuffer(BufferLayout v) { released.add(v); }
         };
         try (JavaBuffer buf = export(alternating)) {
             py.exec("t_x = memoryview(t_buf)\nt_y = memoryview(t_buf)");
@@ -208,7 +209,7 @@ class DynamicExporterTest {
         MemorySegment seg = arena.allocate(4);
         BufferExporter badRelease = new BufferExporter() {
             @Override public BufferSpec getBuffer(BufferRequest r) { return BufferSpec.of(seg, "B"); }
-            @Override public void releaseBuffer(BufferSpec v) { throw new RuntimeException("release failed on purpose"); }
+            @Override public void releaseBuffer(BufferLayout v) { throw new RuntimeException("release failed on purpose"); }
         };
         try (JavaBuffer buf = export(badRelease)) {
             py.exec("for _ in range(10): memoryview(t_buf).release()");

@@ -1,6 +1,7 @@
 package dev.panamapy.nativetests.exporter;
 
 import dev.panamapy.BufferExporter;
+import dev.panamapy.BufferLayout;
 import dev.panamapy.BufferRequest;
 import dev.panamapy.BufferSpec;
 
@@ -14,7 +15,7 @@ public final class RecordingExporter implements BufferExporter {
     /** The spec returned by each getBuffer call. */
     public final List<BufferSpec> given = new CopyOnWriteArrayList<>();
     /** The spec passed to each releaseBuffer call. */
-    public final List<BufferSpec> released = new CopyOnWriteArrayList<>();
+    public final List<BufferLayout> released = new CopyOnWriteArrayList<>();
     private final BufferSpec spec;
 
     public RecordingExporter(BufferSpec spec) { this.spec = spec; }
@@ -27,5 +28,5 @@ public final class RecordingExporter implements BufferExporter {
     }
 
     @Override
-    public void releaseBuffer(BufferSpec view) { released.add(view); }
+    public void releaseBuffer(BufferLayout view) { released.add(view); }
 }

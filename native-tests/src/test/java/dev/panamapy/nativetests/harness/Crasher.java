@@ -1,7 +1,7 @@
 package dev.panamapy.nativetests.harness;
 
-import dev.panamapy.BufferSpec;
 import dev.panamapy.CPython;
+import dev.panamapy.HarnessSpec;
 import dev.panamapy.JavaBuffer;
 
 import java.lang.foreign.Arena;
@@ -18,7 +18,7 @@ public final class Crasher {
     public static void main(String[] args) {
         CPython py = CPython.start();
         MemorySegment seg = Arena.global().allocate(8, 8);
-        BufferSpec bogus = BufferSpec.unchecked(seg, "B").offset(1L << 46);
+        HarnessSpec bogus = HarnessSpec.of(seg, "B").offset(1L << 46);
         JavaBuffer x = py.export(bogus);
         py.setGlobal("x", x);
         System.out.println("crasher: reading unmapped memory through a JavaBuffer now");

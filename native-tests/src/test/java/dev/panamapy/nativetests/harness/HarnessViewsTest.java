@@ -1,7 +1,9 @@
 package dev.panamapy.nativetests.harness;
 
+import dev.panamapy.BufferLayout;
 import dev.panamapy.BufferSpec;
 import dev.panamapy.CPython;
+import dev.panamapy.HarnessSpec;
 import dev.panamapy.JavaBuffer;
 import dev.panamapy.PyObject;
 import dev.panamapy.testing.PythonTest;
@@ -20,7 +22,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
- * BufferSpec's unchecked ("harness") steps export what a careless or hostile C exporter could,
+ * HarnessSpec's steps export what a careless or hostile C exporter could,
  * and consumers react to them exactly as they react to such a C exporter. Every assertion pins
  * the consumer's reaction: a value, or the exception type and message.
  */
@@ -33,7 +35,7 @@ class HarnessViewsTest {
         this.py = py;
     }
 
-    private String on(BufferSpec spec, String expr) {
+    private String on(BufferLayout spec, String expr) {
         try (JavaBuffer jb = py.export(spec)) {
             return react(py, jb, expr);
         }
@@ -47,7 +49,7 @@ class HarnessViewsTest {
 
     @Test
     void shorterLenIsWhatNbytesAndTobytesSee() {
-        BufferSpec s = BufferSpec.unchecked(doubles(1, 2, 3, 4), "d").len(8);
+        HarnessSpec s = HarnessSpec.of(doubles(1, 2, 3, 4), "d").len(8);
         assertEquals("value: 8", on(s, "memoryview(x).nbytes"));
         assertEquals("value: 4", on(s, "len(memoryview(x))"));           // the shape still says 4 items
         assertEquals("value: [1.0, 2.0, 3.0, 4.0]", on(s, "memoryview(x).tolist()"));
@@ -57,7 +59,7 @@ class HarnessViewsTest {
 
     @Test
     void longerLenMakesByteConsumersReadPastTheShape() {
-        BufferSpec s = BufferSpec.unchecked(doubles(1, 2, 3, 4), "d").shape(2).len(32);
+        HarnessSpec s = HarnessSpec.of(doubles(1, 2, 3, 4), "d").shape(2).len(32);
         assertEquals("value: 32", on(s, "memoryview(x).nbytes"));
         assertEquals("value: [1.0, 2.0]", on(s, "memoryview(x).tolist()"));
         assertEquals("value: (1.0, 2.0, 3.0, 4.0)", on(s, "__import__('struct').unpack('4d', x)"));
@@ -67,21 +69,21 @@ class HarnessViewsTest {
 
     @Test
     void itemsizeLargerThanTheFormatMakesMemoryviewStepByItemsize() {
-        BufferSpec s = BufferSpec.unchecked(ints(1, 2, 3, 4, 5, 6), "i").shape(3).itemsize(8).strides(8);
+        HarnessSpec s = HarnessSpec.of(ints(1, 2, 3, 4, 5, 6), "i").shape(3).itemsize(8).strides(8);
         assertEquals("value: 8", on(s, "memoryview(x).itemsize"));
         assertEquals("value: [1, 3, 5]", on(s, "memoryview(x).tolist()"));   // unpacks 'i' at each 8-byte item
     }
 
     @Test
     void itemsizeSmallerThanTheFormatMakesMemoryviewReadOverlappingItems() {
-        BufferSpec s = BufferSpec.unchecked(ints(1, 2, 3, 4), "i").shape(4).itemsize(2).strides(2);
+        HarnessSpec s = HarnessSpec.of(ints(1, 2, 3, 4), "i").shape(4).itemsize(2).strides(2);
         assertEquals("value: [1, 131072, 2, 196608]", on(s, "memoryview(x).tolist()"));
     }
 
     @Test
     void numpyRefusesAnItemsizeThatContradictsTheFormat() {
         assumeTrue(hasNumpy(), "numpy is not installed in this Python");
-        BufferSpec s = BufferSpec.unchecked(ints(1, 2, 3, 4, 5, 6), "i").shape(3).itemsize(8).strides(8);
+        HarnessSpec s = HarnessSpec.of(ints(1, 2, 3, 4, 5, 6), "i").shape(3).itemsize(8).strides(8);
         assertEquals("RuntimeError: Item size 8 for PEP 3118 buffer format string i does not match the dtype i item size 4.",
                 on(s, "__import__('numpy').asarray(x)"));
     }
@@ -90,7 +92,7 @@ class HarnessViewsTest {
 
     @Test
     void unknownFormatIsReportedButNotUnpacked() {
-        BufferSpec s = BufferSpec.unchecked(ints(1, 2), "Z");
+        HarnessSpec s = HarnessSpec.of(ints(1, 2), "Z");
         assertEquals("value: 'Z'", on(s, "memoryview(x).format"));
         assertEquals("value: 1", on(s, "memoryview(x).itemsize"));   // unparseable: itemsize defaults to 1
         assertEquals("NotImplementedError: memoryview: format Z not supported", on(s, "memoryview(x).tolist()"));
@@ -103,22 +105,22 @@ class HarnessViewsTest {
     @Test
     void malformedFormatsAreUnsupportedForMemoryview() {
         assertEquals("NotImplementedError: memoryview: unsupported format <<i",
-                on(BufferSpec.unchecked(ints(1, 2), "<<i").itemsize(4).shape(2), "memoryview(x).tolist()"));
+                on(HarnessSpec.of(ints(1, 2), "<<i").itemsize(4).shape(2), "memoryview(x).tolist()"));
         assertEquals("NotImplementedError: memoryview: unsupported format ",
-                on(BufferSpec.unchecked(ints(1, 2), ""), "memoryview(x).tolist()"));
+                on(HarnessSpec.of(ints(1, 2), ""), "memoryview(x).tolist()"));
         assertEquals("NotImplementedError: memoryview: format 3 not supported",
-                on(BufferSpec.unchecked(ints(1, 2), "3"), "memoryview(x).tolist()"));
+                on(HarnessSpec.of(ints(1, 2), "3"), "memoryview(x).tolist()"));
         assertEquals("NotImplementedError: memoryview: unsupported format ii",
-                on(BufferSpec.unchecked(ints(1, 2), "ii").shape(1), "memoryview(x).tolist()"));
+                on(HarnessSpec.of(ints(1, 2), "ii").shape(1), "memoryview(x).tolist()"));
     }
 
     @Test
     void numpyRejectsAFormatItCannotParse() {
         assumeTrue(hasNumpy(), "numpy is not installed in this Python");
         assertEquals("ValueError: 'Z' is not a valid PEP 3118 buffer format string",
-                on(BufferSpec.unchecked(ints(1, 2), "Z"), "__import__('numpy').asarray(x)"));
+                on(HarnessSpec.of(ints(1, 2), "Z"), "__import__('numpy').asarray(x)"));
         // numpy does parse struct-style records memoryview cannot unpack
-        assertEquals("value: [(1, 2)]", on(BufferSpec.unchecked(ints(1, 2), "ii").shape(1),
+        assertEquals("value: [(1, 2)]", on(HarnessSpec.of(ints(1, 2), "ii").shape(1),
                 "__import__('numpy').asarray(x).tolist()"));
     }
 
@@ -126,14 +128,14 @@ class HarnessViewsTest {
 
     @Test
     void memoryviewAcceptsSixtyFourDimensions() {
-        BufferSpec s = BufferSpec.unchecked(ints(7), "i").shape(ones(64));
+        HarnessSpec s = HarnessSpec.of(ints(7), "i").shape(ones(64));
         assertEquals("value: 64", on(s, "memoryview(x).ndim"));
         assertEquals("value: 7", on(s, "memoryview(x)[" + "0,".repeat(63) + "0]"));
     }
 
     @Test
     void memoryviewRefusesSixtyFiveDimensions() {
-        BufferSpec s = BufferSpec.unchecked(ints(7), "i").shape(ones(65));
+        HarnessSpec s = HarnessSpec.of(ints(7), "i").shape(ones(65));
         assertEquals("ValueError: memoryview: number of dimensions must not exceed 64", on(s, "memoryview(x)"));
         try (JavaBuffer jb = py.export(s); PyObject x = jb.asPyObject()) {
             // the exporter gives it (memoryview's message says so); Java's view refuses it as memoryview does
@@ -177,7 +179,7 @@ class HarnessViewsTest {
     @Test
     void uncheckedStridesAreExportedAsGiven() {
         // a negative stride without the offset it needs: reading would leave the segment; the fields show it
-        BufferSpec s = BufferSpec.unchecked(ints(1, 2, 3), "i").strides(-4);
+        HarnessSpec s = HarnessSpec.of(ints(1, 2, 3), "i").strides(-4);
         assertEquals("value: (-4,)", on(s, "memoryview(x).strides"));
         assertEquals("value: (False, False)", on(s, "(memoryview(x).c_contiguous, memoryview(x).f_contiguous)"));
     }
@@ -221,7 +223,7 @@ class HarnessViewsTest {
     void uncheckedSuboffsetsMakeTheSameIndirectView() {
         // the pointer array an indirect() spec built, described again by hand
         BufferSpec built = BufferSpec.indirect(ints(1, 2, 3, 4, 5, 6), "i", 2, 3);
-        BufferSpec byHand = BufferSpec.unchecked(built.segment(), "i").shape(2, 3).strides(8, 4).suboffsets(0, -1);
+        HarnessSpec byHand = HarnessSpec.of(built.segment(), "i").shape(2, 3).strides(8, 4).suboffsets(0, -1);
         assertEquals("value: [[1, 2, 3], [4, 5, 6]]", on(byHand, "memoryview(x).tolist()"));
         assertEquals(built.toString(), built.toString());   // keeps built (and its data) reachable until here
     }
@@ -231,14 +233,14 @@ class HarnessViewsTest {
     @Test
     void nullShapeOneDimensionalIsSizedFromLen() {
         // memoryview takes shape[0] = len / itemsize when a 1-D view has no shape (PEP 3118: shape NULL needs strides NULL)
-        BufferSpec s = BufferSpec.unchecked(doubles(1, 2, 3, 4), "d").nullShape().nullStrides().len(24);
+        HarnessSpec s = HarnessSpec.of(doubles(1, 2, 3, 4), "d").nullShape().nullStrides().len(24);
         assertEquals("value: (3,)", on(s, "memoryview(x).shape"));
         assertEquals("value: [1.0, 2.0, 3.0]", on(s, "memoryview(x).tolist()"));
     }
 
     @Test
     void nullStridesMeanCOrderWhateverTheSpecSays() {
-        BufferSpec s = BufferSpec.unchecked(ints(1, 2, 3, 4, 5, 6), "i").shape(2, 3).fortran().nullStrides();
+        HarnessSpec s = HarnessSpec.of(ints(1, 2, 3, 4, 5, 6), "i").shape(2, 3).fortran().nullStrides();
         assertEquals("value: (12, 4)", on(s, "memoryview(x).strides"));
         assertEquals("value: [[1, 2, 3], [4, 5, 6]]", on(s, "memoryview(x).tolist()"));   // Fortran strides ignored
     }
@@ -247,7 +249,7 @@ class HarnessViewsTest {
 
     @Test
     void refusingWritableFailsWritableRequestsWithTheMessage() {
-        BufferSpec s = BufferSpec.of(ints(1, 2, 3), "i").refusing(PyBUF_WRITABLE, "no writes");
+        HarnessSpec s = HarnessSpec.from(BufferSpec.of(ints(1, 2, 3), "i")).refusing(PyBUF_WRITABLE, "no writes");
         try (JavaBuffer jb = py.export(s); PyObject x = jb.asPyObject()) {
             assertEquals("BufferError: no writes", request(x, PyBUF_WRITABLE));
             assertEquals("BufferError: no writes", request(x, FULL.flags()));

@@ -3,6 +3,7 @@ package dev.panamapy.nativetests.harness;
 import dev.panamapy.BufferRequest;
 import dev.panamapy.BufferSpec;
 import dev.panamapy.CPython;
+import dev.panamapy.HarnessSpec;
 import dev.panamapy.JavaBuffer;
 import dev.panamapy.PyObject;
 import dev.panamapy.testing.PytestResult;
@@ -73,15 +74,15 @@ class PythonSuiteTest {
 
     /** The harness views by name, as in HarnessViewsTest. */
     static JavaBuffer harness(CPython py, String name) {
-        BufferSpec s = switch (name) {
-            case "len8" -> BufferSpec.unchecked(Reactions.doubles(1, 2, 3, 4), "d").len(8);
-            case "unknown_format" -> BufferSpec.unchecked(Reactions.ints(1, 2), "Z");
-            case "ndim64" -> BufferSpec.unchecked(Reactions.ints(7), "i").shape(ones(64));
-            case "ndim65" -> BufferSpec.unchecked(Reactions.ints(7), "i").shape(ones(65));
-            case "indirect" -> BufferSpec.indirect(Reactions.ints(1, 2, 3, 4, 5, 6), "i", 2, 3);
-            case "null_strides_fortran" -> BufferSpec.unchecked(Reactions.ints(1, 2, 3, 4, 5, 6), "i").shape(2, 3)
+        HarnessSpec s = switch (name) {
+            case "len8" -> HarnessSpec.of(Reactions.doubles(1, 2, 3, 4), "d").len(8);
+            case "unknown_format" -> HarnessSpec.of(Reactions.ints(1, 2), "Z");
+            case "ndim64" -> HarnessSpec.of(Reactions.ints(7), "i").shape(ones(64));
+            case "ndim65" -> HarnessSpec.of(Reactions.ints(7), "i").shape(ones(65));
+            case "indirect" -> HarnessSpec.from(BufferSpec.indirect(Reactions.ints(1, 2, 3, 4, 5, 6), "i", 2, 3));
+            case "null_strides_fortran" -> HarnessSpec.of(Reactions.ints(1, 2, 3, 4, 5, 6), "i").shape(2, 3)
                     .fortran().nullStrides();
-            case "refusing_writable" -> BufferSpec.of(Reactions.ints(1, 2, 3), "i")
+            case "refusing_writable" -> HarnessSpec.from(BufferSpec.of(Reactions.ints(1, 2, 3), "i"))
                     .refusing(BufferRequest.PyBUF_WRITABLE, "no writes");
             default -> throw new IllegalArgumentException("no harness view named '" + name + "'");
         };

@@ -1,6 +1,7 @@
 package dev.panamapy.nativetests.safety;
 
 import dev.panamapy.BufferExporter;
+import dev.panamapy.BufferLayout;
 import dev.panamapy.BufferRequest;
 import dev.panamapy.BufferSpec;
 import dev.panamapy.CPython;
@@ -261,7 +262,7 @@ class ExportMemoryOwnerTest {
             }
 
             @Override
-            public void releaseBuffer(BufferSpec view) {
+            public void releaseBuffer(BufferLayout view) {
                 for (Arena a : arenas) {
                     if (a.scope().equals(view.segment().scope())) a.close();
                 }

@@ -1,8 +1,8 @@
 package dev.panamapy.nativetests.safety;
 
 import dev.panamapy.BufferRequest;
-import dev.panamapy.BufferSpec;
 import dev.panamapy.CPython;
+import dev.panamapy.HarnessSpec;
 import dev.panamapy.JavaBuffer;
 import dev.panamapy.PyBufferView;
 import dev.panamapy.PyObject;
@@ -49,28 +49,28 @@ public final class HostileBufferLayoutMain {
                 case "testbuffer-pil" -> fromPython(py, "ndarray(list(range(12)), shape=[3, 4], format='B', flags=ND_PIL)",
                         v -> "segment=" + v.segment().byteSize() + " suboffsets=" + Arrays.toString(v.suboffsets())
                                 + " all=" + Arrays.toString(v.copyToLongArray()));
-                case "java-wrapping-strides" -> fromJava(py, BufferSpec.unchecked(arena.allocate(16), "B").shape(2, 2)
+                case "java-wrapping-strides" -> fromJava(py, HarnessSpec.of(arena.allocate(16), "B").shape(2, 2)
                         .strides(1L << 62, 1L << 62), v -> "segment=" + v.segment().byteSize());
-                case "java-len-mismatch" -> fromJava(py, BufferSpec.unchecked(arena.allocate(16), "d").shape(2).len(1000),
+                case "java-len-mismatch" -> fromJava(py, HarnessSpec.of(arena.allocate(16), "d").shape(2).len(1000),
                         v -> "segment=" + v.segment().byteSize());
-                case "java-ndim-65" -> fromJava(py, BufferSpec.unchecked(arena.allocate(16), "B").layout(0, ones(65),
+                case "java-ndim-65" -> fromJava(py, HarnessSpec.of(arena.allocate(16), "B").layout(0, ones(65),
                         new long[65]), v -> "ndim=" + v.ndim());
-                case "java-negative-shape" -> fromJava(py, BufferSpec.unchecked(arena.allocate(16), "B")
+                case "java-negative-shape" -> fromJava(py, HarnessSpec.of(arena.allocate(16), "B")
                         .layout(0, new long[]{-1}, new long[]{1}).len(0), v -> "items=" + v.itemCount());
-                case "java-negative-itemsize" -> fromJava(py, BufferSpec.unchecked(arena.allocate(16), "B").itemsize(-1),
+                case "java-negative-itemsize" -> fromJava(py, HarnessSpec.of(arena.allocate(16), "B").itemsize(-1),
                         v -> "items=" + v.itemCount());
                 case "java-address-wrap" -> {
                     MemorySegment seg = arena.allocate(16);
-                    yield fromJava(py, BufferSpec.unchecked(seg, "B").layout(0, new long[]{2}, new long[]{-(seg.address() + 1)}),
+                    yield fromJava(py, HarnessSpec.of(seg, "B").layout(0, new long[]{2}, new long[]{-(seg.address() + 1)}),
                             v -> "segment=" + v.segment().byteSize());
                 }
-                case "java-min-stride" -> fromJava(py, BufferSpec.unchecked(arena.allocate(16), "B")
+                case "java-min-stride" -> fromJava(py, HarnessSpec.of(arena.allocate(16), "B")
                         .layout(0, new long[]{2}, new long[]{Long.MIN_VALUE}), v -> "segment=" + v.segment().byteSize());
                 case "java-pointer-at-the-top" -> {
                     // one row of 3 ints behind a pointer 4 bytes below 2^64: the last item's address wraps
                     MemorySegment pointers = arena.allocate(8, 8);
                     pointers.set(ValueLayout.JAVA_LONG, 0, -4L);
-                    yield fromJava(py, BufferSpec.unchecked(pointers, "i").shape(1, 3).strides(8, 4).suboffsets(0, -1),
+                    yield fromJava(py, HarnessSpec.of(pointers, "i").shape(1, 3).strides(8, 4).suboffsets(0, -1),
                             v -> "segment=" + v.segment().byteSize() + " [0,2]=" + attempt(() -> v.getAsLong(0, 2))
                                     + " [0,0]=" + attempt(() -> v.getAsLong(0, 0)));
                 }
@@ -92,7 +92,7 @@ public final class HostileBufferLayoutMain {
         }
     }
 
-    private static String fromJava(CPython py, BufferSpec spec, Function<PyBufferView, String> read) {
+    private static String fromJava(CPython py, HarnessSpec spec, Function<PyBufferView, String> read) {
         try (JavaBuffer b = py.export(spec); PyObject x = b.asPyObject()) {
             try (PyBufferView v = x.getBuffer(BufferRequest.FULL_RO)) {
                 return "ACCEPTED " + read.apply(v);

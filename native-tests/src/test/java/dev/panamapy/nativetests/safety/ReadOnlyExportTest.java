@@ -4,6 +4,7 @@ import dev.panamapy.BufferExporter;
 import dev.panamapy.BufferRequest;
 import dev.panamapy.BufferSpec;
 import dev.panamapy.CPython;
+import dev.panamapy.HarnessSpec;
 import dev.panamapy.JavaBuffer;
 import dev.panamapy.PyBufferView;
 import dev.panamapy.PyObject;
@@ -146,7 +147,7 @@ class ReadOnlyExportTest {
     @Test
     void aDynamicExporterCannotHandOutAWritableViewOfReadOnlyMemory() {
         MemorySegment ro = readOnlyBytes();
-        BufferExporter exporter = request -> BufferSpec.unchecked(ro, "B").readOnly(false);   // throws in Java
+        BufferExporter exporter = request -> HarnessSpec.of(ro, "B").readOnly(false);   // throws in Java
         try (JavaBuffer b = py.export(exporter)) {
             String r = react(b, "memoryview(b)");
             assertTrue(r.startsWith("BufferError: ") && r.contains("IllegalArgumentException")

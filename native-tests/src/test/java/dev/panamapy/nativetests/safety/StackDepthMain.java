@@ -1,6 +1,7 @@
 package dev.panamapy.nativetests.safety;
 
 import dev.panamapy.BufferExporter;
+import dev.panamapy.BufferLayout;
 import dev.panamapy.BufferRequest;
 import dev.panamapy.BufferSpec;
 import dev.panamapy.CPython;
@@ -121,7 +122,7 @@ public final class StackDepthMain {
             }
 
             @Override
-            public void releaseBuffer(BufferSpec view) {
+            public void releaseBuffer(BufferLayout view) {
                 deepest++;
                 try {
                     py.exec("memoryview(rel_dyn).release()");
