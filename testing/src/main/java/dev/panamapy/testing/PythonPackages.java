@@ -95,7 +95,8 @@ public final class PythonPackages {
         if (r.required().contains(name)) return null;
         String recorded = r.missing().get(name);
         if (recorded != null) return recorded + " (" + r.source() + ")";
-        return "not required here (" + r.source() + " does not list it); pip install " + distribution
+        String unlisted = r.source().startsWith("no ") ? r.source() : r.source() + " does not list it";
+        return "not required here (" + unlisted + "); pip install " + distribution
                 + " into that Python, or run scripts/test, which installs it where the package index has a wheel";
     }
 
@@ -145,7 +146,7 @@ public final class PythonPackages {
             return new Rule(required, missing, listed.get());
         }
         if (Files.isRegularFile(record)) return new Rule(installed, missing, "the venv record " + record);
-        return new Rule(Set.of(), missing, "neither -D" + PROPERTY + " nor " + ENV + " nor a venv record " + record);
+        return new Rule(Set.of(), missing, "no -D" + PROPERTY + ", no " + ENV + ", no venv record " + record);
     }
 
     /** pip's name normalization: case and {@code -_.} do not matter. */
