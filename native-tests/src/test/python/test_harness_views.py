@@ -18,8 +18,8 @@ def test_unknown_format_cannot_be_unpacked(fx):
     assert m.cast("B").tolist() == [1, 0, 0, 0, 2, 0, 0, 0]
 
 
-def test_numpy_rejects_unknown_format(fx):
-    np = pytest.importorskip("numpy")
+def test_numpy_rejects_unknown_format(fx, need):
+    np = need("numpy")
     with pytest.raises(ValueError, match="'Z' is not a valid PEP 3118 buffer format string"):
         np.asarray(fx.harness("unknown_format"))
 
@@ -46,8 +46,8 @@ def test_indirect_view_refused_without_indirect(fx):
         struct.unpack_from("i", fx.harness("indirect"))
 
 
-def test_numpy_refuses_suboffsets(fx):
-    np = pytest.importorskip("numpy")
+def test_numpy_refuses_suboffsets(fx, need):
+    np = need("numpy")
     with pytest.raises(BufferError, match="suboffsets"):
         np.asarray(fx.harness("indirect"))
 

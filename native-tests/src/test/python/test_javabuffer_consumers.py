@@ -70,8 +70,8 @@ def test_memoryview_equality_with_array_module(fx):
     assert memoryview(x) == memoryview(array.array("d", [1, 2, 3]))
 
 
-def test_numpy_shares_java_memory(fx):
-    np = pytest.importorskip("numpy")
+def test_numpy_shares_java_memory(fx, need):
+    np = need("numpy")
     x = fx.export("d", struct.pack("4d", 1, 2, 3, 4), (2, 2), None, 0, False)
     a = np.asarray(x)
     assert a.dtype == np.float64 and a.shape == (2, 2)
@@ -80,16 +80,16 @@ def test_numpy_shares_java_memory(fx):
     assert memoryview(x).tolist() == [[100.0, 2.0], [3.0, 4.0]]
 
 
-def test_numpy_sees_readonly(fx):
-    np = pytest.importorskip("numpy")
+def test_numpy_sees_readonly(fx, need):
+    np = need("numpy")
     a = np.asarray(fx.export("i", struct.pack("2i", 1, 2), (2,), None, 0, True))
     assert not a.flags.writeable
     with pytest.raises(ValueError, match="read-only"):
         a[0] = 3
 
 
-def test_numpy_big_endian_format(fx):
-    np = pytest.importorskip("numpy")
+def test_numpy_big_endian_format(fx, need):
+    np = need("numpy")
     a = np.asarray(fx.export(">i", struct.pack(">3i", 1, 256, -2), (3,), None, 0, False))
     assert a.dtype == np.dtype(">i4")
     assert a.tolist() == [1, 256, -2]

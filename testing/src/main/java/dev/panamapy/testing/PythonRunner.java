@@ -4,7 +4,6 @@ import dev.panamapy.CPython;
 import dev.panamapy.PyObject;
 import dev.panamapy.PythonException;
 import org.junit.jupiter.api.Assertions;
-import org.junit.jupiter.api.Assumptions;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -159,14 +158,15 @@ public final class PythonRunner {
      * {@code __main__} or put in {@code sys.modules}. Always passes {@link #FIXED_OPTIONS} first.
      *
      * @param args more pytest arguments ({@code "-k", "numpy"}, {@code "-x"} ...)
-     * @throws org.opentest4j.TestAbortedException (a skipped test) if pytest is not installed
+     * @throws org.opentest4j.TestAbortedException (a skipped test) if pytest is not installed and
+     *         not required for this Python; {@link org.opentest4j.AssertionFailedError} if it is
+     *         required but does not import (see {@link PythonPackages})
      * @throws IllegalArgumentException if the path does not exist
      */
     public static PytestResult pytest(CPython py, Path fileOrDir, String... args) {
         Objects.requireNonNull(fileOrDir, "fileOrDir");
         if (!Files.exists(fileOrDir)) throw new IllegalArgumentException("no such test file or directory: " + fileOrDir);
-        Assumptions.assumeTrue(hasPytest(py), () -> "pytest is not installed in the embedded Python ("
-                + py.executable() + ", " + py.version() + "): pip install pytest to run these tests");
+        PythonPackages.require(py, "pytest", "pytest");
         List<String> all = new ArrayList<>(FIXED_OPTIONS);
         Path abs = fileOrDir.toAbsolutePath().normalize();
         all.add("--rootdir=" + (Files.isDirectory(abs) ? abs : abs.getParent()));

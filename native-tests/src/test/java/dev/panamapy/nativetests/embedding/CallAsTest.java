@@ -3,7 +3,7 @@ package dev.panamapy.nativetests.embedding;
 import dev.panamapy.CPython;
 import dev.panamapy.PyObject;
 import dev.panamapy.PythonException;
-import dev.panamapy.nativetests.Py;
+import dev.panamapy.testing.PythonTest;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -14,9 +14,14 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** callAs converts the result in the same GIL hold, without leaking a reference. */
+@PythonTest
 class CallAsTest {
 
-    private final CPython py = Py.get();
+    private final CPython py;
+
+    CallAsTest(CPython py) {
+        this.py = py;
+    }
 
     @Test
     void resultsArriveAsTheRequestedJavaType() {

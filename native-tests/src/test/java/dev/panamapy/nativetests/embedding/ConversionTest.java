@@ -2,8 +2,8 @@ package dev.panamapy.nativetests.embedding;
 
 import dev.panamapy.CPython;
 import dev.panamapy.PyObject;
-import dev.panamapy.nativetests.Py;
 import dev.panamapy.nativetests.exporter.PyCheck;
+import dev.panamapy.testing.PythonTest;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -17,13 +17,16 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Java arguments of PyObject.call become the Python values they stand for, and come back unchanged. */
+@PythonTest
 class ConversionTest {
 
     private static PyObject ident;
 
+    private static CPython py;
+
     @BeforeAll
-    static void define() {
-        CPython py = Py.get();
+    static void define(CPython python) {
+        py = python;
         py.exec(String.join("\n",
                 "ident_calls = 0",
                 "def ident(x):",
@@ -35,7 +38,7 @@ class ConversionTest {
     }
 
     private static long identCalls() {
-        try (PyObject n = Py.get().eval("ident_calls")) {
+        try (PyObject n = py.eval("ident_calls")) {
             return n.asLong();
         }
     }
@@ -101,14 +104,14 @@ class ConversionTest {
     @Test
     void stringsWithNonAsciiAndEmojiRoundTrip() {
         String s = "h\u00e9llo w\u00f6rld \u2713 \u65e5\u672c\u8a9e \ud83d\ude00\ud83c\udf89 \u0000end";
-        try (PyObject v = roundTrip(s, "str"); PyObject len = Py.get().eval("len").call(v)) {
+        try (PyObject v = roundTrip(s, "str"); PyObject len = py.eval("len").call(v)) {
             assertEquals(s, v.asString());
             assertEquals(s.codePointCount(0, s.length()), len.asLong(), "Python counts code points");
         }
         try (PyObject empty = roundTrip("", "str")) {
             assertEquals("", empty.asString());
         }
-        try (PyObject emoji = roundTrip("\ud83d\ude00", "str"); PyObject ord = Py.get().eval("ord").call(emoji)) {
+        try (PyObject emoji = roundTrip("\ud83d\ude00", "str"); PyObject ord = py.eval("ord").call(emoji)) {
             assertEquals(0x1F600, ord.asLong());
         }
     }
@@ -117,7 +120,7 @@ class ConversionTest {
     void byteArraysBecomeBytesAndRoundTrip() {
         byte[] all = new byte[256];
         for (int i = 0; i < all.length; i++) all[i] = (byte) i;
-        try (PyObject v = roundTrip(all, "bytes"); PyObject len = Py.get().eval("len").call(v)) {
+        try (PyObject v = roundTrip(all, "bytes"); PyObject len = py.eval("len").call(v)) {
             assertArrayEquals(all, v.asBytesCopy());
             assertEquals(256, len.asLong());
         }
@@ -128,8 +131,8 @@ class ConversionTest {
 
     @Test
     void pyObjectArgumentIsPassedAsItself() {
-        try (PyObject list = Py.get().eval("[1, 2, 3]"); PyObject v = roundTrip(list, "list");
-             PyObject same = Py.get().eval("lambda a, b: a is b").call(list, v)) {
+        try (PyObject list = py.eval("[1, 2, 3]"); PyObject v = roundTrip(list, "list");
+             PyObject same = py.eval("lambda a, b: a is b").call(list, v)) {
             assertTrue(same.asBoolean());
         }
     }
@@ -147,9 +150,9 @@ class ConversionTest {
 
     @Test
     void unsupportedArgumentAfterGoodOnesLeaksNothingAndCallsNothing() {
-        PyObject two = Py.get().eval("lambda a, b: (a, b)");
+        PyObject two = py.eval("lambda a, b: (a, b)");
         long before = identCalls();
-        long refs = Py.get().diagnostics().liveReferences();
+        long refs = py.diagnostics().liveReferences();
         for (int i = 0; i < 1000; i++) {
             assertThrows(IllegalArgumentException.class, () -> ident.call("fine", new StringBuilder("bad")));
             assertThrows(IllegalArgumentException.class, () -> two.call(1, new int[]{2}));

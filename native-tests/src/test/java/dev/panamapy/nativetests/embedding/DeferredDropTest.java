@@ -4,7 +4,7 @@ import dev.panamapy.BufferSpec;
 import dev.panamapy.CPython;
 import dev.panamapy.JavaBuffer;
 import dev.panamapy.PyObject;
-import dev.panamapy.nativetests.Py;
+import dev.panamapy.testing.PythonTest;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.Arena;
@@ -18,11 +18,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * shortly after close() even when Java never calls Python again. Observed through Java memory
  * that the object's __del__ writes, so that observing needs no call.
  */
+@PythonTest
 class DeferredDropTest {
 
     @Test
-    void droppedObjectIsFreedSoonWithoutAnotherCall() throws Exception {
-        CPython py = Py.get();
+    void droppedObjectIsFreedSoonWithoutAnotherCall(CPython py) throws Exception {
         try (Arena arena = Arena.ofShared()) {
             MemorySegment flag = arena.allocate(8);
             try (JavaBuffer buf = py.export(BufferSpec.of(flag, "B"))) {

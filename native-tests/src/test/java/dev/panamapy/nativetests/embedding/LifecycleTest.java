@@ -2,7 +2,7 @@ package dev.panamapy.nativetests.embedding;
 
 import dev.panamapy.CPython;
 import dev.panamapy.PyObject;
-import dev.panamapy.nativetests.Py;
+import dev.panamapy.nativetests.Pythons;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
@@ -38,7 +38,7 @@ class LifecycleTest {
         assertTrue(e.getMessage().contains("is already running in this process"), e.getMessage());
         assertTrue(e.getMessage().contains(py.version()), e.getMessage());
         IllegalStateException e2 = assertThrows(IllegalStateException.class,
-                () -> CPython.builder().python(Py.executable()).start());
+                () -> CPython.builder().python(Pythons.underTest()).start());
         assertTrue(e2.getMessage().contains("already running"), e2.getMessage());
         assertSame(py, CPython.running().orElseThrow());
         try (PyObject len = kept.callMethod("__len__")) {

@@ -2,8 +2,7 @@ package dev.panamapy.nativetests.embedding;
 
 import dev.panamapy.CPython;
 import dev.panamapy.PyObject;
-import dev.panamapy.nativetests.Py;
-import org.junit.jupiter.api.BeforeEach;
+import dev.panamapy.testing.RequiresPythonPackage;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -13,20 +12,14 @@ import java.nio.file.Path;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** numpy's C extensions load into the JVM process from the embedded libpython, with no LD_PRELOAD. */
 class NumpyInProcessTest {
 
-    @BeforeEach
-    void requireNumpy() {   // per test, so that each skipped test is reported as skipped
-        assumeTrue(Py.has("numpy"), "numpy is not installed for this Python");
-    }
-
     @Test
-    void numpyImportsAndComputesWithoutLdPreload() {
+    @RequiresPythonPackage("numpy")   // per test, so that each skipped test is reported as skipped
+    void numpyImportsAndComputesWithoutLdPreload(CPython py) {
         assertNull(System.getenv("LD_PRELOAD"), "this test must run without LD_PRELOAD");
-        CPython py = Py.get();
         py.exec("import numpy as np");
         try (PyObject sum = py.eval("int(np.arange(10).sum())")) {
             assertEquals(45, sum.asLong());
@@ -37,8 +30,8 @@ class NumpyInProcessTest {
     }
 
     @Test
-    void numpyLinalgSolvesAndInverts() {
-        CPython py = Py.get();
+    @RequiresPythonPackage("numpy")
+    void numpyLinalgSolvesAndInverts(CPython py) {
         py.exec("import numpy as np\n"
                 + "_a = np.array([[3.0, 1.0], [1.0, 2.0]])\n"
                 + "_x = np.linalg.solve(_a, np.array([9.0, 8.0]))\n");
@@ -54,8 +47,8 @@ class NumpyInProcessTest {
     }
 
     @Test
-    void numpyExtensionIsMappedIntoThisJvmProcess() throws IOException {
-        CPython py = Py.get();
+    @RequiresPythonPackage("numpy")
+    void numpyExtensionIsMappedIntoThisJvmProcess(CPython py) throws IOException {
         py.exec("import sys, numpy");
         String so;
         try (PyObject f = py.eval("[m.__file__ for n, m in list(sys.modules.items())\n"

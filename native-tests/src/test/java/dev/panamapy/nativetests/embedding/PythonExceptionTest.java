@@ -3,7 +3,7 @@ package dev.panamapy.nativetests.embedding;
 import dev.panamapy.CPython;
 import dev.panamapy.PyObject;
 import dev.panamapy.PythonException;
-import dev.panamapy.nativetests.Py;
+import dev.panamapy.testing.PythonTest;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -12,6 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Python exceptions reach Java as PythonException with type, message and traceback, and leave no pending error. */
+@PythonTest
 class PythonExceptionTest {
 
     // line numbers matter: the tracebacks below name them
@@ -29,11 +30,12 @@ class PythonExceptionTest {
             "    raise PanamapyProbeError('custom: ' + msg)",  // 11
             "");
 
+    private static CPython py;
     private static PyObject divide, failCustom;
 
     @BeforeAll
-    static void define() {
-        CPython py = Py.get();
+    static void define(CPython python) {
+        py = python;
         py.exec(CODE);
         divide = py.getGlobal("divide");
         failCustom = py.getGlobal("fail_custom");
@@ -66,7 +68,6 @@ class PythonExceptionTest {
 
     @Test
     void exceptionFromEvalIsReported() {
-        CPython py = Py.get();
         PythonException e = assertThrows(PythonException.class, () -> py.eval("{}['missing_key']"));
         assertEquals("KeyError", e.pythonType());
         assertEquals("'missing_key'", e.pythonMessage());
@@ -74,7 +75,6 @@ class PythonExceptionTest {
 
     @Test
     void interpreterStaysUsableAfterExceptions() {
-        CPython py = Py.get();
         for (int i = 0; i < 100; i++) {
             assertThrows(PythonException.class, () -> divide.call(1, 0));
             assertThrows(PythonException.class, () -> failCustom.call("again"));
@@ -91,7 +91,6 @@ class PythonExceptionTest {
 
     @Test
     void syntaxErrorInExecIsSyntaxError() {
-        CPython py = Py.get();
         PythonException e = assertThrows(PythonException.class, () -> py.exec("def ("));
         assertEquals("SyntaxError", e.pythonType());
         assertTrue(e.pythonMessage().contains("<panamapy>, line 1"), e.pythonMessage());
@@ -102,14 +101,12 @@ class PythonExceptionTest {
 
     @Test
     void syntaxErrorInEvalIsSyntaxError() {
-        CPython py = Py.get();
         PythonException e = assertThrows(PythonException.class, () -> py.eval("x = 1"));
         assertEquals("SyntaxError", e.pythonType());
     }
 
     @Test
     void missingModuleIsModuleNotFoundErrorNamingIt() {
-        CPython py = Py.get();
         PythonException e = assertThrows(PythonException.class, () -> py.importModule("no_such_module_xyz"));
         assertEquals("ModuleNotFoundError", e.pythonType());
         assertEquals("No module named 'no_such_module_xyz'", e.pythonMessage());

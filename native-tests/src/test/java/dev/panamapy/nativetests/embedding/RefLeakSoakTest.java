@@ -2,8 +2,8 @@ package dev.panamapy.nativetests.embedding;
 
 import dev.panamapy.CPython;
 import dev.panamapy.PyObject;
-import dev.panamapy.nativetests.Py;
 import dev.panamapy.nativetests.exporter.PyCheck;
+import dev.panamapy.testing.PythonTest;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -14,6 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** A million eval/close cycles leave references and memory flat. */
+@PythonTest
 class RefLeakSoakTest {
 
     private static final int WARM_UP = 100_000;
@@ -59,8 +60,7 @@ class RefLeakSoakTest {
     }
 
     @Test
-    void millionEvalCloseCyclesLeaveRefcountLiveReferencesAndMemoryFlat() throws IOException {
-        CPython py = Py.get();
+    void millionEvalCloseCyclesLeaveRefcountLiveReferencesAndMemoryFlat(CPython py) throws IOException {
         py.exec("import sys, gc\nclass SoakProbe: pass\nsoak_probe = SoakProbe()\n");
         long refcount0 = pyLong(py, "sys.getrefcount(soak_probe)");
         long live0 = py.diagnostics().liveReferences();

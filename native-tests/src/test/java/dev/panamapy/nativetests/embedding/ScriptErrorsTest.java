@@ -39,11 +39,27 @@ class ScriptErrorsTest {
         return new String[]{String.valueOf(p.exitValue()), out};
     }
 
+    /**
+     * A JDK older than the floor on this machine, found as the scripts find JDKs: the one behind
+     * {@code java} on {@code /usr/bin:/bin}, measured with {@code jdk_major}; else a path that
+     * does not exist (the script must refuse both).
+     */
+    private static String oldJdk() throws Exception {
+        ProcessBuilder pb = new ProcessBuilder("bash", "-c", ". scripts/lib/common.sh && j=$(PATH=/usr/bin:/bin command -v java)"
+                + " && h=$(dirname \"$(dirname \"$(readlink -f \"$j\")\")\") && m=$(jdk_major \"$h\")"
+                + " && ((m < PANAMAPY_MIN_JDK)) && echo \"$h\"")
+                .directory(repoRoot().toFile()).redirectError(ProcessBuilder.Redirect.DISCARD);
+        Process p = pb.start();
+        p.getOutputStream().close();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        return out.isEmpty() ? "/nonexistent-jdk" : out;
+    }
+
     @Test
     void noJdk25OrNewerIsAClearErrorThatSaysWhatToInstall() throws Exception {
-        Path jdk17 = Path.of("/usr/lib/jvm/java-17-openjdk-amd64");
         String[] r = run(Map.of(
-                "JAVA_HOME", Files.isDirectory(jdk17) ? jdk17.toString() : "/nonexistent-jdk",
+                "JAVA_HOME", oldJdk(),
                 "PATH", "/usr/bin:/bin",                       // /usr/bin/java, if any, is the old default JDK
                 "PANAMAPY_JDK_SEARCH", "/nonexistent-jvm-dir"));
         assertEquals("1", r[0], r[1]);

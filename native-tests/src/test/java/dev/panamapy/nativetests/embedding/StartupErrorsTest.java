@@ -3,7 +3,7 @@ package dev.panamapy.nativetests.embedding;
 import dev.panamapy.CPython;
 import dev.panamapy.PyObject;
 import dev.panamapy.PythonStartupException;
-import dev.panamapy.nativetests.Py;
+import dev.panamapy.nativetests.Pythons;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
@@ -28,9 +28,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class StartupErrorsTest {
-
-    private static final Path PY38 = Path.of("/root/.pyenv/versions/3.8.18/bin/python3");
-    private static final Path PY27 = Path.of("/root/.pyenv/versions/2.7.18/bin/python");
 
     @TempDir
     static Path tmp;
@@ -87,18 +84,22 @@ class StartupErrorsTest {
     @Test
     @Order(5)
     void python38IsTooOld() {
-        assumeTrue(Files.isExecutable(PY38), "CPython 3.8 is not installed at " + PY38);
-        PythonStartupException e = refused(PY38);
-        assertTrue(e.getMessage().startsWith("Python 3.8.18 at " + PY38 + " is too old"), e.getMessage());
+        Pythons.Found py38 = Pythons.version("3.8").orElse(null);
+        assumeTrue(py38 != null, "no CPython 3.8 on this machine (scripts/lib/common.sh find_pythons)");
+        PythonStartupException e = refused(py38.executable());
+        assertTrue(e.getMessage().startsWith("Python " + py38.version() + " at " + py38.executable() + " is too old"),
+                e.getMessage());
         assertTrue(e.getMessage().contains("needs CPython 3.9 or newer"), e.getMessage());
     }
 
     @Test
     @Order(6)
     void python27IsTooOld() {
-        assumeTrue(Files.isExecutable(PY27), "CPython 2.7 is not installed at " + PY27);
-        PythonStartupException e = refused(PY27);
-        assertTrue(e.getMessage().startsWith("Python 2.7.18 at " + PY27 + " is too old"), e.getMessage());
+        Pythons.Found py27 = Pythons.version("2.7").orElse(null);
+        assumeTrue(py27 != null, "no CPython 2.7 on this machine (scripts/lib/common.sh find_pythons)");
+        PythonStartupException e = refused(py27.executable());
+        assertTrue(e.getMessage().startsWith("Python " + py27.version() + " at " + py27.executable() + " is too old"),
+                e.getMessage());
         assertTrue(e.getMessage().contains("3.9"), e.getMessage());
     }
 
@@ -107,7 +108,7 @@ class StartupErrorsTest {
     void pythonWithoutSharedLibpythonSaysEnableShared() throws IOException {
         // the bridge probes with `<exe> -c <code>`: this wrapper runs that code after making
         // sysconfig say the build is static, as a Python built without --enable-shared does
-        Path real = Py.executable();
+        Path real = Pythons.underTest();
         Path staticPython = script("static-python", "#!/bin/sh\nexec '" + real + "' -c "
                 + "\"import sysconfig, sys; sysconfig.get_config_vars()['Py_ENABLE_SHARED'] = 0; exec(sys.argv[1])\" \"$2\"\n");
         PythonStartupException e = refused(staticPython);
@@ -121,7 +122,7 @@ class StartupErrorsTest {
     void freeThreadedPythonIsRefusedNamingTheGilBuild() throws IOException {
         // no free-threaded CPython (3.13t) is installed here: this wrapper runs the probe after
         // making sysconfig say Py_GIL_DISABLED, as a free-threaded build's sysconfig does
-        Path real = Py.executable();
+        Path real = Pythons.underTest();
         Path freeThreaded = script("python3t", "#!/bin/sh\nexec '" + real + "' -c "
                 + "\"import sysconfig, sys; sysconfig.get_config_vars()['Py_GIL_DISABLED'] = 1; exec(sys.argv[1])\" \"$2\"\n");
         PythonStartupException e = refused(freeThreaded);
@@ -134,7 +135,7 @@ class StartupErrorsTest {
     @Test
     @Order(100)
     void goodPythonStartsAfterRefusedOnes() {
-        try (CPython py = CPython.builder().python(Py.executable()).start();
+        try (CPython py = CPython.builder().python(Pythons.underTest()).start();
              PyObject r = py.eval("sum(range(10))")) {
             assertEquals(45, r.asLong());
             assertTrue(CPython.running().isPresent());

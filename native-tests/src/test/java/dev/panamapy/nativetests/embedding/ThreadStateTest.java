@@ -2,7 +2,7 @@ package dev.panamapy.nativetests.embedding;
 
 import dev.panamapy.CPython;
 import dev.panamapy.PyObject;
-import dev.panamapy.nativetests.Py;
+import dev.panamapy.testing.PythonTest;
 import org.junit.jupiter.api.Test;
 
 import java.util.concurrent.atomic.AtomicLong;
@@ -15,9 +15,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Each Java thread keeps a Python thread state between calls; detachThread() frees it, so
  * short-lived threads need not leave one behind each.
  */
+@PythonTest
 class ThreadStateTest {
 
-    private final CPython py = Py.get();
+    private final CPython py;
+
+    ThreadStateTest(CPython py) {
+        this.py = py;
+    }
 
     @Test
     void threadCanDetachAndCallAgain() {

@@ -2,7 +2,7 @@ package dev.panamapy.nativetests.embedding;
 
 import dev.panamapy.CPython;
 import dev.panamapy.PyObject;
-import dev.panamapy.nativetests.Py;
+import dev.panamapy.nativetests.Pythons;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -40,7 +40,7 @@ class VenvTest {
     @BeforeAll
     static void createVenvAndStart() throws Exception {
         // the base interpreter of the Python under test (panamapy.python may itself be a venv)
-        Path base = Path.of(run(Py.executable().toString(), "-c",
+        Path base = Path.of(run(Pythons.underTest().toString(), "-c",
                 "import sys, os; print(os.path.join(sys.base_prefix, 'bin', 'python3'))"));
         venv = tmp.resolve("venv");
         run(base.toString(), "-m", "venv", "--without-pip", venv.toString());

@@ -7,7 +7,7 @@ import dev.panamapy.BufferSpec;
 import dev.panamapy.CPython;
 import dev.panamapy.JavaBuffer;
 import dev.panamapy.PythonException;
-import dev.panamapy.nativetests.Py;
+import dev.panamapy.testing.PythonTest;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -23,14 +23,19 @@ import static java.lang.foreign.ValueLayout.*;
 import static org.junit.jupiter.api.Assertions.*;
 
 /** {@link BufferExporter}: asked on each getbuffer with Python's flags, told of each release, failures contained. */
+@PythonTest
 class DynamicExporterTest {
 
     /** memoryview(obj) asks PyBUF_FULL_RO: INDIRECT | FORMAT. */
     static final int FULL_RO = 0x11C;
 
-    private final CPython py = Py.get();
+    private final CPython py;
     private Arena arena;
     private CPython.Diagnostics baseline;
+
+    DynamicExporterTest(CPython py) {
+        this.py = py;
+    }
 
     @BeforeEach
     void before() {

@@ -3,7 +3,10 @@ package dev.panamapy.nativetests.exporter;
 import dev.panamapy.BufferSpec;
 import dev.panamapy.CPython;
 import dev.panamapy.JavaBuffer;
-import dev.panamapy.nativetests.Py;
+import dev.panamapy.testing.PanamapyExtension;
+import org.junit.jupiter.api.extension.AfterEachCallback;
+import org.junit.jupiter.api.extension.BeforeEachCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 
 import java.lang.foreign.Arena;
 import java.util.ArrayList;
@@ -14,14 +17,34 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 /**
  * What a consumer test over Java memory needs, one per test: a shared arena, exports bound to
  * the Python global {@code t_buf}, and a teardown that checks the consumer let go of every view
- * before anything is closed.
+ * before anything is closed. A JUnit extension: register it on an instance field,
+ * {@code @RegisterExtension final ExportFixture fx = new ExportFixture("numpy");}; it opens
+ * before each test (before the class's {@code @BeforeEach}) and checks and closes after it
+ * (after the class's {@code @AfterEach}).
  */
-public final class ExportFixture {
-    private final CPython py = Py.get();
-    private final Arena arena = Arena.ofShared();
+public final class ExportFixture implements BeforeEachCallback, AfterEachCallback {
+    private final String consumer;
     private final List<JavaBuffer> buffers = new ArrayList<>();
+    private CPython py;
+    private Arena arena;
 
-    /** The test's memory; closed by {@link #close}. */
+    /** @param consumer what reads the exports, named in the teardown's assertion ("numpy released every view") */
+    public ExportFixture(String consumer) {
+        this.consumer = consumer;
+    }
+
+    @Override
+    public void beforeEach(ExtensionContext context) {
+        py = PanamapyExtension.python();
+        arena = Arena.ofShared();
+    }
+
+    @Override
+    public void afterEach(ExtensionContext context) {
+        if (arena != null) close();   // null: the test was not set up
+    }
+
+    /** The test's memory; closed after the test. */
     public Arena arena() { return arena; }
 
     /** Exports the spec, binds it to {@code t_buf}, and remembers it for the teardown. */
@@ -39,15 +62,17 @@ public final class ExportFixture {
     }
 
     /**
-     * Forgets the test's {@code t_*} globals, asserts that {@code consumer} released every view,
+     * Forgets the test's {@code t_*} globals, asserts that the consumer released every view,
      * then closes the exports (which would refuse while a view lived) and the arena.
      */
-    public void close(String consumer) {
+    private void close() {
         PyCheck.forgetTestGlobals();
         for (JavaBuffer b : buffers) {
             if (!b.isClosed()) assertEquals(0, b.exportCount(), consumer + " released every view");
             b.close();
         }
+        buffers.clear();
         arena.close();
+        arena = null;
     }
 }

@@ -4,7 +4,7 @@ import dev.panamapy.BufferSpec;
 import dev.panamapy.CPython;
 import dev.panamapy.JavaBuffer;
 import dev.panamapy.PyObject;
-import dev.panamapy.nativetests.Py;
+import dev.panamapy.testing.PythonTest;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.Arena;
@@ -13,10 +13,10 @@ import java.lang.foreign.ValueLayout;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+@PythonTest
 class ExportSmokeTest {
     @Test
-    void memoryviewReadsJavaMemory() {
-        CPython py = Py.get();
+    void memoryviewReadsJavaMemory(CPython py) {
         try (Arena arena = Arena.ofShared()) {
             MemorySegment seg = arena.allocate(ValueLayout.JAVA_DOUBLE, 6);
             for (int i = 0; i < 6; i++) seg.setAtIndex(ValueLayout.JAVA_DOUBLE, i, i * 1.5);

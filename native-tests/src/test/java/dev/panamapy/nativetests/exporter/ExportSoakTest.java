@@ -4,7 +4,7 @@ import dev.panamapy.BufferSpec;
 import dev.panamapy.CPython;
 import dev.panamapy.JavaBuffer;
 import dev.panamapy.PyObject;
-import dev.panamapy.nativetests.Py;
+import dev.panamapy.testing.PythonTest;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.Arena;
@@ -19,6 +19,7 @@ import static org.junit.jupiter.api.Assertions.*;
  * Long export/release runs leave counts and memory flat (design.md "Invariants"). The numbers
  * are printed so that a regression shows up as a trend before it trips a bound.
  */
+@PythonTest
 class ExportSoakTest {
 
     /**
@@ -40,7 +41,11 @@ class ExportSoakTest {
     static final int TREND_ROUNDS = 3;
     static final int JAVA_CYCLES = 100_000;
 
-    private final CPython py = Py.get();
+    private final CPython py;
+
+    ExportSoakTest(CPython py) {
+        this.py = py;
+    }
 
     @Test
     void millionMemoryviewCyclesInPythonLeaveCountsAndMemoryFlat() {

@@ -4,7 +4,7 @@ import dev.panamapy.BufferSpec;
 import dev.panamapy.CPython;
 import dev.panamapy.JavaBuffer;
 import dev.panamapy.PyObject;
-import dev.panamapy.nativetests.Py;
+import dev.panamapy.testing.PythonTest;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.Arena;
@@ -26,12 +26,17 @@ import static org.junit.jupiter.api.Assertions.*;
  * close others, for a bounded time: no deadlock, no crash, no error, counts balanced. Uses
  * numpy in the Python threads when it is installed, memoryview always.
  */
+@PythonTest
 class ExportThreadsTest {
 
     static final double SECONDS = 3.0;
     static final int PYTHON_THREADS = 4, JAVA_THREADS = 4;
 
-    private final CPython py = Py.get();
+    private final CPython py;
+
+    ExportThreadsTest(CPython py) {
+        this.py = py;
+    }
 
     @Test
     void pythonAndJavaThreadsShareExportsWithoutDeadlockOrError() throws Exception {

@@ -4,7 +4,7 @@ import dev.panamapy.BufferSpec;
 import dev.panamapy.CPython;
 import dev.panamapy.JavaBuffer;
 import dev.panamapy.PythonException;
-import dev.panamapy.nativetests.Py;
+import dev.panamapy.testing.PythonTest;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -24,10 +24,15 @@ import static org.junit.jupiter.api.Assertions.*;
  * Who keeps memory alive (design.md "Invariants", JavaBuffer javadoc), with memoryview as the
  * consumer so that it runs on every Python; numpy's version is in nativetests.numpy.
  */
+@PythonTest
 class LifetimeTest {
 
-    private final CPython py = Py.get();
+    private final CPython py;
     private CPython.Diagnostics baseline;
+
+    LifetimeTest(CPython py) {
+        this.py = py;
+    }
 
     @BeforeEach
     void before() {

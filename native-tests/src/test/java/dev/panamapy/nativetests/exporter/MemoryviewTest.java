@@ -4,10 +4,10 @@ import dev.panamapy.BufferSpec;
 import dev.panamapy.CPython;
 import dev.panamapy.JavaBuffer;
 import dev.panamapy.PythonException;
-import dev.panamapy.nativetests.Py;
-import org.junit.jupiter.api.AfterEach;
+import dev.panamapy.testing.PythonTest;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -18,21 +18,21 @@ import static org.junit.jupiter.api.Assertions.*;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** memoryview over Java memory: values both ways through tolist, cast, slices, tobytes, hash, repr. */
+@PythonTest
 class MemoryviewTest {
 
-    private final CPython py = Py.get();
-    private ExportFixture fx;
+    private final CPython py;
+    @RegisterExtension
+    final ExportFixture fx = new ExportFixture("memoryview");
     private Arena arena;
+
+    MemoryviewTest(CPython py) {
+        this.py = py;
+    }
 
     @BeforeEach
     void open() {
-        fx = new ExportFixture();
         arena = fx.arena();
-    }
-
-    @AfterEach
-    void close() {
-        if (fx != null) fx.close("memoryview");   // null: skipped before setup
     }
 
     private JavaBuffer export(BufferSpec spec) {

@@ -3,7 +3,7 @@ package dev.panamapy.nativetests.exporter;
 import dev.panamapy.CPython;
 import dev.panamapy.PyObject;
 import dev.panamapy.PythonException;
-import dev.panamapy.nativetests.Py;
+import dev.panamapy.testing.PanamapyExtension;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -23,42 +23,42 @@ public final class PyCheck {
 
     /** {@code str(eval(expr))}. */
     public static String str(String expr) {
-        try (PyObject r = Py.get().eval(expr)) {
+        try (PyObject r = PanamapyExtension.python().eval(expr)) {
             return r.toString();
         }
     }
 
     /** {@code int(eval(expr))} as a Java long. */
     public static long asLong(String expr) {
-        try (PyObject r = Py.get().eval(expr)) {
+        try (PyObject r = PanamapyExtension.python().eval(expr)) {
             return r.asLong();
         }
     }
 
     /** {@code float(eval(expr))}. */
     public static double asDouble(String expr) {
-        try (PyObject r = Py.get().eval(expr)) {
+        try (PyObject r = PanamapyExtension.python().eval(expr)) {
             return r.asDouble();
         }
     }
 
     /** {@code bool(eval(expr))}. */
     public static boolean isTrue(String expr) {
-        try (PyObject r = Py.get().eval(expr)) {
+        try (PyObject r = PanamapyExtension.python().eval(expr)) {
             return r.asBoolean();
         }
     }
 
     /** A copy of {@code bytes(eval(expr))}. */
     public static byte[] bytes(String expr) {
-        try (PyObject r = Py.get().eval(expr)) {
+        try (PyObject r = PanamapyExtension.python().eval(expr)) {
             return r.asBytesCopy();
         }
     }
 
     /** Runs code that must raise, returns what reached Java. */
     public static PythonException raises(String code) {
-        return assertThrows(PythonException.class, () -> Py.get().exec(code), () -> "expected an exception from: " + code);
+        return assertThrows(PythonException.class, () -> PanamapyExtension.python().exec(code), () -> "expected an exception from: " + code);
     }
 
     /**
@@ -66,7 +66,7 @@ public final class PyCheck {
      * condition holds or the timeout passes; returns the last diagnostics seen.
      */
     public static CPython.Diagnostics settle(Predicate<CPython.Diagnostics> done, Duration timeout) {
-        CPython py = Py.get();
+        CPython py = PanamapyExtension.python();
         long deadline = System.nanoTime() + timeout.toNanos();
         CPython.Diagnostics d;
         while (true) {
@@ -135,6 +135,6 @@ public final class PyCheck {
 
     /** Deletes the test's {@code t_*} globals and collects, so the next test starts with no live views. */
     public static void forgetTestGlobals() {
-        Py.get().exec("import gc\nfor _n in [n for n in globals() if n.startswith('t_')]: del globals()[_n]\ngc.collect()");
+        PanamapyExtension.python().exec("import gc\nfor _n in [n for n in globals() if n.startswith('t_')]: del globals()[_n]\ngc.collect()");
     }
 }

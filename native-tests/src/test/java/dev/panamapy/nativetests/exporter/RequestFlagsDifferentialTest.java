@@ -7,7 +7,7 @@ import dev.panamapy.JavaBuffer;
 import dev.panamapy.PyBufferView;
 import dev.panamapy.PyObject;
 import dev.panamapy.PythonException;
-import dev.panamapy.nativetests.Py;
+import dev.panamapy.testing.PythonTest;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -29,6 +29,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * one of the 256 combinations of the eight PyBUF_* bits is tried on every layout, through
  * {@code PyObject_GetBuffer} called from Java on both objects.
  */
+@PythonTest
 class RequestFlagsDifferentialTest {
 
     /** One layout: what _testbuffer.ndarray is built from, and the same as a BufferSpec. */
@@ -69,8 +70,8 @@ class RequestFlagsDifferentialTest {
     static CPython py;
 
     @BeforeAll
-    static void start() {
-        py = Py.get();
+    static void start(CPython python) {
+        py = python;
         py.exec("""
                 import struct
                 from _testbuffer import ndarray, ND_WRITABLE, ND_FORTRAN

@@ -4,10 +4,10 @@ import dev.panamapy.BufferSpec;
 import dev.panamapy.CPython;
 import dev.panamapy.JavaBuffer;
 import dev.panamapy.PythonException;
-import dev.panamapy.nativetests.Py;
-import org.junit.jupiter.api.AfterEach;
+import dev.panamapy.testing.PythonTest;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -21,21 +21,21 @@ import static org.junit.jupiter.api.Assertions.*;
  * specs export what they describe, and a spec addressing bytes outside its segment is refused
  * in Java, naming the element, before Python sees it.
  */
+@PythonTest
 class SpecLayoutTest {
 
-    private final CPython py = Py.get();
-    private ExportFixture fx;
+    private final CPython py;
+    @RegisterExtension
+    final ExportFixture fx = new ExportFixture("memoryview");
     private Arena arena;
+
+    SpecLayoutTest(CPython py) {
+        this.py = py;
+    }
 
     @BeforeEach
     void open() {
-        fx = new ExportFixture();
         arena = fx.arena();
-    }
-
-    @AfterEach
-    void close() {
-        if (fx != null) fx.close("memoryview");   // null: skipped before setup
     }
 
     private JavaBuffer export(BufferSpec spec) {

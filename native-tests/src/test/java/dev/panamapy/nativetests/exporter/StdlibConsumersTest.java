@@ -3,10 +3,10 @@ package dev.panamapy.nativetests.exporter;
 import dev.panamapy.BufferSpec;
 import dev.panamapy.CPython;
 import dev.panamapy.JavaBuffer;
-import dev.panamapy.nativetests.Py;
-import org.junit.jupiter.api.AfterEach;
+import dev.panamapy.testing.PythonTest;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -21,26 +21,26 @@ import static java.lang.foreign.ValueLayout.*;
 import static org.junit.jupiter.api.Assertions.*;
 
 /** Standard-library buffer consumers (struct, hashlib, zlib, bytes, bytearray, array) over Java memory. */
+@PythonTest
 class StdlibConsumersTest {
 
     private static final java.lang.foreign.ValueLayout.OfInt BE_INT = JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
     private static final java.lang.foreign.ValueLayout.OfDouble LE_DOUBLE =
             JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
-    private final CPython py = Py.get();
-    private ExportFixture fx;
+    private final CPython py;
+    @RegisterExtension
+    final ExportFixture fx = new ExportFixture("the standard library");
     private Arena arena;
+
+    StdlibConsumersTest(CPython py) {
+        this.py = py;
+    }
 
     @BeforeEach
     void open() {
-        fx = new ExportFixture();
         arena = fx.arena();
         py.exec("import struct, hashlib, zlib, array");
-    }
-
-    @AfterEach
-    void close() {
-        if (fx != null) fx.close("the standard library");   // null: skipped before setup
     }
 
     private JavaBuffer export(BufferSpec spec) {

@@ -3,7 +3,7 @@ package dev.panamapy.nativetests.exporter;
 import dev.panamapy.BufferSpec;
 import dev.panamapy.CPython;
 import dev.panamapy.PyObject;
-import dev.panamapy.nativetests.Py;
+import dev.panamapy.testing.PythonTest;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -16,13 +16,14 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** BufferSpec's format parser accepts exactly what the struct module accepts, with the same item size. */
+@PythonTest
 class StructFormatAgreesWithPythonTest {
 
     static CPython py;
 
     @BeforeAll
-    static void start() {
-        py = Py.get();
+    static void start(CPython python) {
+        py = python;
         py.exec("import struct");
     }
 
@@ -56,8 +57,8 @@ class StructFormatAgreesWithPythonTest {
     }
 
     @BeforeAll
-    static void defineBad() {
-        Py.get().exec("""
+    static void defineBad(CPython py) {
+        py.exec("""
                 def _bad(fmt):
                     if fmt == '':
                         return True          # struct allows '' (size 0); a buffer needs an item

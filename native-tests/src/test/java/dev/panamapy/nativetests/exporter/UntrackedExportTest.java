@@ -4,7 +4,7 @@ import dev.panamapy.BufferSpec;
 import dev.panamapy.CPython;
 import dev.panamapy.JavaBuffer;
 import dev.panamapy.PyObject;
-import dev.panamapy.nativetests.Py;
+import dev.panamapy.testing.PythonTest;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.Arena;
@@ -17,11 +17,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** exportUntracked: one upcall per view, memory kept alive by the views alone. */
+@PythonTest
 class UntrackedExportTest {
 
     @Test
-    void untrackedExportIsAJavaBufferThatReadsAndWritesInPlace() {
-        CPython py = Py.get();
+    void untrackedExportIsAJavaBufferThatReadsAndWritesInPlace(CPython py) {
         try (Arena arena = py.arena()) {
             MemorySegment seg = arena.allocate(ValueLayout.JAVA_INT, 4);
             for (int i = 0; i < 4; i++) seg.setAtIndex(ValueLayout.JAVA_INT, i, i * 10);
@@ -40,8 +40,7 @@ class UntrackedExportTest {
     }
 
     @Test
-    void untrackedExportRefusesMemoryOfACallersClosableArena() {
-        CPython py = Py.get();
+    void untrackedExportRefusesMemoryOfACallersClosableArena(CPython py) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment seg = arena.allocate(16);
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
@@ -51,8 +50,7 @@ class UntrackedExportTest {
     }
 
     @Test
-    void viewsOfAnUntrackedExportKeepArenaMemoryAliveAfterJavaClosedEverything() {
-        CPython py = Py.get();
+    void viewsOfAnUntrackedExportKeepArenaMemoryAliveAfterJavaClosedEverything(CPython py) {
         MemorySegment seg;
         Arena arena = py.arena();
         seg = arena.allocate(ValueLayout.JAVA_DOUBLE, 3);

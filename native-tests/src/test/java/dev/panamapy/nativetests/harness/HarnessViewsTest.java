@@ -7,6 +7,7 @@ import dev.panamapy.HarnessSpec;
 import dev.panamapy.JavaBuffer;
 import dev.panamapy.PyObject;
 import dev.panamapy.testing.PythonTest;
+import dev.panamapy.testing.RequiresPythonPackage;
 import org.junit.jupiter.api.Test;
 
 import java.util.Arrays;
@@ -19,7 +20,6 @@ import static dev.panamapy.nativetests.harness.Reactions.request;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * HarnessSpec's steps export what a careless or hostile C exporter could,
@@ -39,10 +39,6 @@ class HarnessViewsTest {
         try (JavaBuffer jb = py.export(spec)) {
             return react(py, jb, expr);
         }
-    }
-
-    private boolean hasNumpy() {
-        return react(py, 0, "__import__('importlib.util').util.find_spec('numpy') is not None").equals("value: True");
     }
 
     // ---- len -----------------------------------------------------------------------------------
@@ -81,8 +77,8 @@ class HarnessViewsTest {
     }
 
     @Test
+    @RequiresPythonPackage("numpy")
     void numpyRefusesAnItemsizeThatContradictsTheFormat() {
-        assumeTrue(hasNumpy(), "numpy is not installed in this Python");
         HarnessSpec s = HarnessSpec.of(ints(1, 2, 3, 4, 5, 6), "i").shape(3).itemsize(8).strides(8);
         assertEquals("RuntimeError: Item size 8 for PEP 3118 buffer format string i does not match the dtype i item size 4.",
                 on(s, "__import__('numpy').asarray(x)"));
@@ -115,8 +111,8 @@ class HarnessViewsTest {
     }
 
     @Test
+    @RequiresPythonPackage("numpy")
     void numpyRejectsAFormatItCannotParse() {
-        assumeTrue(hasNumpy(), "numpy is not installed in this Python");
         assertEquals("ValueError: 'Z' is not a valid PEP 3118 buffer format string",
                 on(HarnessSpec.of(ints(1, 2), "Z"), "__import__('numpy').asarray(x)"));
         // numpy does parse struct-style records memoryview cannot unpack
@@ -213,8 +209,8 @@ class HarnessViewsTest {
     }
 
     @Test
+    @RequiresPythonPackage("numpy")
     void numpyRefusesSuboffsets() {
-        assumeTrue(hasNumpy(), "numpy is not installed in this Python");
         String r = on(BufferSpec.indirect(ints(1, 2, 3, 4, 5, 6), "i", 2, 3), "__import__('numpy').asarray(x)");
         assertTrue(r.startsWith("BufferError: NumPy currently does not support importing buffers which include suboffsets"), r);
     }

@@ -7,6 +7,7 @@ import dev.panamapy.HarnessSpec;
 import dev.panamapy.JavaBuffer;
 import dev.panamapy.PyObject;
 import dev.panamapy.testing.PytestResult;
+import dev.panamapy.testing.PythonPackages;
 import dev.panamapy.testing.PythonRunner;
 import dev.panamapy.testing.PythonTest;
 import org.junit.jupiter.api.BeforeAll;
@@ -26,8 +27,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * tests get Java exporters through the module {@code panamapy_fixtures}, put into
  * {@code sys.modules} here: {@code export(fmt, data, shape, strides, offset, readonly)} copies
  * the bytes into new native memory and exports that layout (a checked spec);
- * {@code harness(name)} exports one of the deliberately broken views of {@link #harness}.
- * Skipped (with the reason) where pytest is not installed.
+ * {@code harness(name)} exports one of the deliberately broken views of {@link #harness};
+ * {@code why_missing(package)} is {@link PythonPackages#whyMissing}, for the conftest's
+ * {@code need} fixture. Skipped (with the reason) where pytest is not installed and not
+ * required, failed where it is required ({@link PythonPackages}).
  */
 @PythonTest
 class PythonSuiteTest {
@@ -37,14 +40,16 @@ class PythonSuiteTest {
     @BeforeAll
     static void bindFixtures(CPython py) {
         try (PyObject export = py.function("export", PythonSuiteTest::export);
-             PyObject harness = py.function("harness", a -> harness(py, (String) a[0]))) {
+             PyObject harness = py.function("harness", a -> harness(py, (String) a[0]));
+             PyObject whyMissing = py.function("why_missing", a -> PythonPackages.whyMissing(py, (String) a[0]))) {
             PythonRunner.run(py, """
                     import sys, types
                     m = types.ModuleType("panamapy_fixtures", "Java exporters for the Python-side suite")
                     m.export = export
                     m.harness = harness
+                    m.why_missing = why_missing
                     sys.modules["panamapy_fixtures"] = m
-                    """, Map.of("export", export, "harness", harness)).close();
+                    """, Map.of("export", export, "harness", harness, "why_missing", whyMissing)).close();
         }
     }
 

@@ -4,24 +4,23 @@ import dev.panamapy.CPython;
 import dev.panamapy.PyBufferView;
 import dev.panamapy.BufferRequest;
 import dev.panamapy.PyObject;
-import dev.panamapy.nativetests.Py;
+import dev.panamapy.testing.RequiresPythonPackage;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.junit.jupiter.api.Assertions.*;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** numpy calling Java functions. */
+@RequiresPythonPackage("numpy")
 class FunctionsNumpyTest {
 
     private static CPython py;
 
     @BeforeEach
-    void numpy() {
-        py = Py.get();
-        assumeTrue(Py.has("numpy"), "numpy is not installed for this Python");
+    void numpy(CPython python) {
+        py = python;
         py.exec("import numpy as np");
     }
 

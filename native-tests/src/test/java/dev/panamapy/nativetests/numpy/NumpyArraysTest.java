@@ -4,11 +4,11 @@ import dev.panamapy.BufferSpec;
 import dev.panamapy.CPython;
 import dev.panamapy.JavaBuffer;
 import dev.panamapy.PythonException;
-import dev.panamapy.nativetests.Py;
 import dev.panamapy.nativetests.exporter.ExportFixture;
-import org.junit.jupiter.api.AfterEach;
+import dev.panamapy.testing.RequiresPythonPackage;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -18,30 +18,28 @@ import java.nio.ByteOrder;
 import static dev.panamapy.nativetests.exporter.PyCheck.*;
 import static java.lang.foreign.ValueLayout.*;
 import static org.junit.jupiter.api.Assertions.*;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** numpy over Java memory: dtype from the format, C, Fortran, strided and negative-stride layouts, writes both ways. */
+@RequiresPythonPackage("numpy")
 class NumpyArraysTest {
 
     private static final ValueLayout.OfInt BE_INT = JAVA_INT.withOrder(ByteOrder.BIG_ENDIAN);
     private static final ValueLayout.OfDouble BE_DOUBLE = JAVA_DOUBLE.withOrder(ByteOrder.BIG_ENDIAN);
 
-    private final CPython py = Py.get();
-    private ExportFixture fx;
+    private final CPython py;
+    /** Python lets go first; then every buffer closes (which refuses while a view lives) and the arena. */
+    @RegisterExtension
+    final ExportFixture fx = new ExportFixture("numpy");
     private Arena arena;
+
+    NumpyArraysTest(CPython py) {
+        this.py = py;
+    }
 
     @BeforeEach
     void open() {
-        assumeTrue(Py.has("numpy"), "numpy is not installed for this Python");
-        fx = new ExportFixture();
         arena = fx.arena();
         py.exec("import numpy as np");
-    }
-
-    /** Python lets go first; then every buffer closes (which refuses while a view lives) and the arena. */
-    @AfterEach
-    void close() {
-        if (fx != null) fx.close("numpy");   // null: skipped before setup
     }
 
     private JavaBuffer export(BufferSpec spec) {

@@ -4,7 +4,6 @@ import dev.panamapy.BufferRequest;
 import dev.panamapy.BufferSpec;
 import dev.panamapy.CPython;
 import dev.panamapy.JavaBuffer;
-import dev.panamapy.nativetests.Py;
 import dev.panamapy.nativetests.exporter.RecordingExporter;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -16,20 +15,24 @@ import java.lang.ref.WeakReference;
 import java.time.Duration;
 
 import dev.panamapy.nativetests.exporter.PyCheck;
+import dev.panamapy.testing.RequiresPythonPackage;
 import static dev.panamapy.nativetests.exporter.PyCheck.*;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static org.junit.jupiter.api.Assertions.*;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** numpy arrays keep Java memory alive, are counted as exports, and ask dynamic exporters consistently. */
+@RequiresPythonPackage("numpy")
 class NumpyLifetimeTest {
 
-    private final CPython py = Py.get();
+    private final CPython py;
     private CPython.Diagnostics baseline;
+
+    NumpyLifetimeTest(CPython py) {
+        this.py = py;
+    }
 
     @BeforeEach
     void before() {
-        assumeTrue(Py.has("numpy"), "numpy is not installed for this Python");
         py.exec("import gc\nimport numpy as np");
         baseline = settle(d -> true, Duration.ZERO);
     }

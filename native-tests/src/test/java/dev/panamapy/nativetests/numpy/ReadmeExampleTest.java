@@ -6,7 +6,7 @@ import dev.panamapy.CPython;
 import dev.panamapy.JavaBuffer;
 import dev.panamapy.PyBufferView;
 import dev.panamapy.PyObject;
-import dev.panamapy.nativetests.Py;
+import dev.panamapy.testing.RequiresPythonPackage;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.Arena;
@@ -14,15 +14,13 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** The README's example, as written there, with its results checked: keeps the README true. */
+@RequiresPythonPackage("numpy")
 class ReadmeExampleTest {
 
     @Test
-    void readmeExampleRunsAndComputesWhatItSays() {
-        assumeTrue(Py.has("numpy"), "numpy is not installed for this Python");
-        CPython py = Py.get();
+    void readmeExampleRunsAndComputesWhatItSays(CPython py) {
         double m;
         double sum;
         long four;

@@ -5,24 +5,23 @@ import dev.panamapy.CPython;
 import dev.panamapy.PyBufferView;
 import dev.panamapy.PyObject;
 import dev.panamapy.PythonException;
-import dev.panamapy.nativetests.Py;
+import dev.panamapy.testing.RequiresPythonPackage;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.ValueLayout;
 
 import static org.junit.jupiter.api.Assertions.*;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** PyBufferView over numpy arrays: layouts, byte orders, strides, read-only, writes seen by numpy. */
+@RequiresPythonPackage("numpy")
 class ViewsNumpyTest {
 
     private static CPython py;
 
     @BeforeEach
-    void numpy() {
-        py = Py.get();
-        assumeTrue(Py.has("numpy"), "numpy is not installed for this Python");
+    void numpy(CPython python) {
+        py = python;
         py.exec("import numpy as np");
     }
 

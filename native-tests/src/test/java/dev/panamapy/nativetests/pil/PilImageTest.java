@@ -3,11 +3,11 @@ package dev.panamapy.nativetests.pil;
 import dev.panamapy.BufferSpec;
 import dev.panamapy.CPython;
 import dev.panamapy.JavaBuffer;
-import dev.panamapy.nativetests.Py;
 import dev.panamapy.nativetests.exporter.ExportFixture;
-import org.junit.jupiter.api.AfterEach;
+import dev.panamapy.testing.RequiresPythonPackage;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -15,28 +15,26 @@ import java.lang.foreign.MemorySegment;
 import static dev.panamapy.nativetests.exporter.PyCheck.*;
 import static java.lang.foreign.ValueLayout.*;
 import static org.junit.jupiter.api.Assertions.*;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** PIL images over a Java RGBA raster: Image.frombuffer shares the memory, pixels match what Java wrote. */
+@RequiresPythonPackage(value = "pillow", module = "PIL.Image")
 class PilImageTest {
 
     static final int W = 37, H = 23;
 
-    private final CPython py = Py.get();
-    private ExportFixture fx;
+    private final CPython py;
+    @RegisterExtension
+    final ExportFixture fx = new ExportFixture("PIL");
     private Arena arena;
+
+    PilImageTest(CPython py) {
+        this.py = py;
+    }
 
     @BeforeEach
     void open() {
-        assumeTrue(Py.has("PIL.Image"), "PIL (pillow) is not installed for this Python");
-        fx = new ExportFixture();
         arena = fx.arena();
         py.exec("from PIL import Image");
-    }
-
-    @AfterEach
-    void close() {
-        if (fx != null) fx.close("PIL");   // null: skipped before setup
     }
 
     /** A W x H RGBA raster, row-major, pixel (x, y) = (x, y, x + y, 255 - x). */

@@ -3,11 +3,11 @@ package dev.panamapy.nativetests.pyarrow;
 import dev.panamapy.BufferSpec;
 import dev.panamapy.CPython;
 import dev.panamapy.JavaBuffer;
-import dev.panamapy.nativetests.Py;
 import dev.panamapy.nativetests.exporter.ExportFixture;
-import org.junit.jupiter.api.AfterEach;
+import dev.panamapy.testing.RequiresPythonPackage;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -15,26 +15,24 @@ import java.lang.foreign.MemorySegment;
 import static dev.panamapy.nativetests.exporter.PyCheck.*;
 import static java.lang.foreign.ValueLayout.*;
 import static org.junit.jupiter.api.Assertions.*;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** pyarrow wraps Java memory without copying: py_buffer, Array.from_buffers, numpy over the Arrow buffer. */
+@RequiresPythonPackage("pyarrow")
 class PyarrowBufferTest {
 
-    private final CPython py = Py.get();
-    private ExportFixture fx;
+    private final CPython py;
+    @RegisterExtension
+    final ExportFixture fx = new ExportFixture("pyarrow");
     private Arena arena;
+
+    PyarrowBufferTest(CPython py) {
+        this.py = py;
+    }
 
     @BeforeEach
     void open() {
-        assumeTrue(Py.has("pyarrow"), "pyarrow is not installed for this Python");
-        fx = new ExportFixture();
         arena = fx.arena();
         py.exec("import pyarrow as pa");
-    }
-
-    @AfterEach
-    void close() {
-        if (fx != null) fx.close("pyarrow");   // null: skipped before setup
     }
 
     private JavaBuffer export(BufferSpec spec) {
@@ -89,8 +87,8 @@ class PyarrowBufferTest {
     }
 
     @Test
+    @RequiresPythonPackage("numpy")
     void numpyOverArrowBufferSeesJavaAndJavaSeesNumpy() {
-        assumeTrue(Py.has("numpy"), "numpy is not installed for this Python");
         MemorySegment seg = longs(8);
         export(BufferSpec.of(seg, "q"));
         py.exec("import numpy as np\nt_np = np.frombuffer(pa.py_buffer(t_buf), dtype=np.int64)");

@@ -5,24 +5,23 @@ import dev.panamapy.CPython;
 import dev.panamapy.PyBufferView;
 import dev.panamapy.PyObject;
 import dev.panamapy.PythonException;
-import dev.panamapy.nativetests.Py;
+import dev.panamapy.testing.RequiresPythonPackage;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.ValueLayout;
 
 import static org.junit.jupiter.api.Assertions.*;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** PyBufferView over pyarrow buffers. */
+@RequiresPythonPackage("pyarrow")
 class ViewsPyarrowTest {
 
     private static CPython py;
 
     @BeforeEach
-    void pyarrow() {
-        py = Py.get();
-        assumeTrue(Py.has("pyarrow"), "pyarrow is not installed for this Python");
+    void pyarrow(CPython python) {
+        py = python;
         py.exec("import pyarrow as pa");
     }
 

@@ -1,13 +1,10 @@
 package dev.panamapy.nativetests.safety;
 
 import dev.panamapy.CPython;
-import org.junit.jupiter.api.Assumptions;
+import dev.panamapy.testing.RequiresPythonPackage;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-
-import java.nio.file.Files;
-import java.nio.file.Path;
 
 /**
  * {@code close()} returns after realistic use, whichever threads imported what and whatever
@@ -19,8 +16,6 @@ import java.nio.file.Path;
  */
 @Adversarial
 class CloseAfterRealisticUseTest {
-
-    private static final Path NUMPY_VENV = Path.of("/work/main/target/venvs/py3.11/bin/python");
 
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"threading-on-this-thread", "threading-on-a-live-thread", "threading-on-an-ended-thread",
@@ -34,12 +29,11 @@ class CloseAfterRealisticUseTest {
     }
 
     @Test
+    @RequiresPythonPackage("numpy")
     void closeReturnsAfterNumpyWasImportedOnJavaThreads(CPython py) throws Exception {
-        Assumptions.assumeTrue(Files.isExecutable(NUMPY_VENV), "no numpy venv at " + NUMPY_VENV);
-        Assumptions.assumeTrue(py.minorVersion() == 11, "the numpy venv is 3.11's: run once, with 3.11");
-        ChildJvm.main(CloseAfterUseMain.class).args("numpy", NUMPY_VENV.toString()).timeout(180).run()
+        ChildJvm.main(CloseAfterUseMain.class).args("numpy", py.executable().toString()).timeout(180).run()
                 .assertExit(0)
-                .assertOutputContains("used CPython (3, 11)")
+                .assertOutputContains("used CPython (3, " + py.minorVersion() + ")")
                 .assertOutputContains("closed: true");
     }
 }

@@ -8,6 +8,7 @@ import dev.panamapy.CPython;
 import dev.panamapy.JavaBuffer;
 import dev.panamapy.PyObject;
 import dev.panamapy.PythonException;
+import dev.panamapy.testing.RequiresPythonPackage;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -28,7 +29,6 @@ import java.util.stream.Stream;
 
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static org.junit.jupiter.api.Assertions.*;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Issue 15, class 3, and issue 14's memory ownership: memory handed to Python stays valid while
@@ -523,15 +523,8 @@ class ExportMemoryOwnerTest {
 
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"numpy-dynamic", "numpy-static", "numpy-frombuffer-dynamic"})
+    @RequiresPythonPackage("numpy")
     void numpyReadingAfterJavaClosedEverythingDoesNotCrash(String scenario) throws Exception {
-        boolean numpy;
-        try (PyObject np = py.importModule("numpy")) {
-            numpy = true;
-        } catch (PythonException e) {
-            numpy = false;
-        }
-        assumeTrue(numpy, "numpy is not importable by " + py.executable()
-                + " (run with -Dpanamapy.python=<a venv with numpy>, e.g. the 3.11 venv of scripts/test)");
         ChildJvm.main(ReadAfterCloseMain.class).args(scenario).timeout(180).run()
                 .assertExit(0).assertOutputContains("read after close: ok");
     }

@@ -10,6 +10,7 @@ import dev.panamapy.PyBufferView;
 import dev.panamapy.PyObject;
 import dev.panamapy.PythonException;
 import dev.panamapy.testing.PythonRunner;
+import dev.panamapy.testing.RequiresPythonPackage;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -21,7 +22,6 @@ import java.util.Map;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Issue 15 class 2: memory Java marked read-only is never writable from Python. A spec over a
@@ -116,9 +116,8 @@ class ReadOnlyExportTest {
     }
 
     @Test
+    @RequiresPythonPackage("numpy")
     void numpySeesAReadOnlySegmentAsNotWriteable() {
-        assumeTrue(react(0, "__import__('importlib.util').util.find_spec('numpy') is not None").equals("value: True"),
-                "numpy is not importable in this Python: the numpy half of the read-only rule is not checked here");
         MemorySegment ro = readOnlyBytes();
         try (JavaBuffer b = py.export(BufferSpec.of(ro, "B"))) {
             assertEquals("value: False", react(b, "__import__('numpy').asarray(b).flags.writeable"));

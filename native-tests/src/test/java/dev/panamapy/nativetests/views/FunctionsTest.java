@@ -3,7 +3,7 @@ package dev.panamapy.nativetests.views;
 import dev.panamapy.CPython;
 import dev.panamapy.PyObject;
 import dev.panamapy.PythonException;
-import dev.panamapy.nativetests.Py;
+import dev.panamapy.testing.PythonTest;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -14,9 +14,14 @@ import java.util.concurrent.atomic.AtomicInteger;
 import static org.junit.jupiter.api.Assertions.*;
 
 /** Java functions called from Python: conversion, exceptions both ways, threads, reentrancy. */
+@PythonTest
 class FunctionsTest {
 
-    private final CPython py = Py.get();
+    private final CPython py;
+
+    FunctionsTest(CPython py) {
+        this.py = py;
+    }
 
     @Test
     void definedFunctionIsCallableFromPythonWithConvertedArguments() {

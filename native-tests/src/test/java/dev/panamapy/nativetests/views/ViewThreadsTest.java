@@ -5,7 +5,7 @@ import dev.panamapy.CPython;
 import dev.panamapy.PyBufferView;
 import dev.panamapy.PyObject;
 import dev.panamapy.PythonException;
-import dev.panamapy.nativetests.Py;
+import dev.panamapy.testing.PythonTest;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.MemorySegment;
@@ -21,9 +21,14 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Views are confined to their thread by default; shared views cross threads; the Cleaner waits for segments too. */
+@PythonTest
 class ViewThreadsTest {
 
-    private final CPython py = Py.get();
+    private final CPython py;
+
+    ViewThreadsTest(CPython py) {
+        this.py = py;
+    }
 
     @Test
     void confinedViewRefusesOtherThreadsAndStaysOpen() throws Exception {

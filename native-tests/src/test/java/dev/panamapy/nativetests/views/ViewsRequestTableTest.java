@@ -5,7 +5,8 @@ import dev.panamapy.CPython;
 import dev.panamapy.PyBufferView;
 import dev.panamapy.PyObject;
 import dev.panamapy.PythonException;
-import dev.panamapy.nativetests.Py;
+import dev.panamapy.testing.PythonPackages;
+import dev.panamapy.testing.PythonTest;
 import org.junit.jupiter.api.Test;
 
 import java.util.LinkedHashMap;
@@ -18,9 +19,10 @@ import static org.junit.jupiter.api.Assertions.*;
  * (with the Python type and message). Prints the table, then checks the key expectations.
  * numpy and pyarrow rows appear only when those are installed.
  */
+@PythonTest
 class ViewsRequestTableTest {
 
-    private final CPython py = Py.get();
+    private final CPython py;
 
     private static final Map<String, BufferRequest> REQUESTS = new LinkedHashMap<>();
     static {
@@ -40,6 +42,10 @@ class ViewsRequestTableTest {
         REQUESTS.put("FULL_RO", BufferRequest.FULL_RO);
     }
 
+    ViewsRequestTableTest(CPython py) {
+        this.py = py;
+    }
+
     record Outcome(boolean accepted, String detail) {
         @Override public String toString() { return (accepted ? "ok  " : "NO  ") + detail; }
     }
@@ -57,7 +63,7 @@ class ViewsRequestTableTest {
             py.exec("class TableP688:\n    def __buffer__(self, flags):\n        return memoryview(bytearray(8)).cast('d')");
             p.put("PEP 688 class", "TableP688()");
         }
-        if (Py.has("numpy")) {
+        if (PythonPackages.available(py, "numpy", "numpy")) {
             py.exec("import numpy as np\n_ro = np.arange(6.0)\n_ro.flags.writeable = False");
             p.put("numpy C (3,4) f8", "np.ones((3, 4))");
             p.put("numpy F (3,4) f8", "np.asfortranarray(np.ones((3, 4)))");
@@ -66,7 +72,7 @@ class ViewsRequestTableTest {
             p.put("numpy read-only", "_ro");
             p.put("numpy >i4", "np.arange(4, dtype='>i4')");
         }
-        if (Py.has("pyarrow")) {
+        if (PythonPackages.available(py, "pyarrow", "pyarrow")) {
             py.exec("import pyarrow as pa");
             p.put("pa.py_buffer", "pa.py_buffer(b'0123456789')");
             p.put("pa int64 buffers()[1]", "pa.array([1, 2, 3]).buffers()[1]");

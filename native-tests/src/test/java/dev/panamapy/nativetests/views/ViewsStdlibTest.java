@@ -5,7 +5,7 @@ import dev.panamapy.CPython;
 import dev.panamapy.PyBufferView;
 import dev.panamapy.PyObject;
 import dev.panamapy.PythonException;
-import dev.panamapy.nativetests.Py;
+import dev.panamapy.testing.PythonTest;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.MemorySegment;
@@ -16,9 +16,14 @@ import static org.junit.jupiter.api.Assertions.*;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** PyBufferView over the standard library's producers: needs no third-party package, runs on every Python. */
+@PythonTest
 class ViewsStdlibTest {
 
-    private final CPython py = Py.get();
+    private final CPython py;
+
+    ViewsStdlibTest(CPython py) {
+        this.py = py;
+    }
 
     private PyObject eval(String expr) { return py.eval(expr); }
 
