@@ -393,11 +393,11 @@ public final class Exports {
             NativeInfo ni;
             boolean cc, fc;
             if (exporter != null) {
-                int[] d = Interpreter.upcallEnter();    // user code: its calls nest inside Python's hold
+                CallState d = Interpreter.upcallEnter();    // user code: its calls nest inside Python's hold
                 try {
                     s = exporter.getBuffer(new BufferRequest(flags));
                 } finally {
-                    d[0]--;                             // no call: safe even on a stack overflow
+                    d.depth--;                          // no call: safe even on a stack overflow
                 }
                 if (s == null) return bufferError(c, view, "the Java BufferExporter returned no view");
                 s.requireInBounds();                // thrown: a BufferError naming the element
@@ -470,7 +470,7 @@ public final class Exports {
             liveViews--;
             IntConsumer l = releaseListener;
             if (exporter != null || l != null) {
-                int[] d = Interpreter.upcallEnter();    // user code: its calls nest inside Python's hold
+                CallState d = Interpreter.upcallEnter();    // user code: its calls nest inside Python's hold
                 try {
                     if (exporter != null) {
                         try {
@@ -487,7 +487,7 @@ public final class Exports {
                         }
                     }
                 } finally {
-                    d[0]--;                             // no call: safe even on a stack overflow
+                    d.depth--;                          // no call: safe even on a stack overflow
                 }
             }
             if (left == 0) wake();

@@ -66,7 +66,7 @@ final class Upcalls {
 
     // void dealloc(PyObject *self)
     static void dealloc(long self) {
-        int[] d = null;
+        CallState d = null;
         try {
             d = Interpreter.upcallEnter();
             long h = handleOf(self);
@@ -103,7 +103,7 @@ final class Upcalls {
                 // never let it escape
             }
         } finally {
-            if (d != null) d[0]--;
+            if (d != null) d.depth--;
         }
     }
 
@@ -143,7 +143,7 @@ final class Upcalls {
 
     // PyObject *fn(PyObject *self, PyObject *args)  (METH_VARARGS)
     static long callFunction(long self, long args) {
-        int[] d = null;
+        CallState d = null;
         try {
             d = Interpreter.upcallEnter();
             return Functions.call(c, self, args);
@@ -154,7 +154,7 @@ final class Upcalls {
                 return 0;
             }
         } finally {
-            if (d != null) d[0]--;
+            if (d != null) d.depth--;
         }
     }
 
