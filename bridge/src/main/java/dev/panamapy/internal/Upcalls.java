@@ -146,7 +146,7 @@ final class Upcalls {
         CallState d = null;
         try {
             d = Interpreter.upcallEnter();
-            return Functions.call(c, self, args);
+            return Functions.call(c, d, self, args);
         } catch (Throwable t) {
             try {
                 return UpcallBarrier.functionFailure(c, t);
