@@ -83,10 +83,6 @@ public final class CPython implements AutoCloseable {
 
     private static volatile CPython current;
 
-    static {
-        dev.panamapy.internal.Functions.wrapper = PyObject::new;
-    }
-
     final Interpreter interp;
 
     private CPython(Interpreter interp) {
@@ -132,7 +128,7 @@ public final class CPython implements AutoCloseable {
         /** Starts CPython. See {@link CPython#start()}. */
         public CPython start() {
             synchronized (CPython.class) {
-                CPython c = new CPython(Interpreter.start(python));
+                CPython c = new CPython(Interpreter.start(python, PyObject::new));
                 current = c;
                 return c;
             }

@@ -29,12 +29,13 @@ public final class Functions {
     private static long finalize;     // weakref.finalize, owned; guarded by the GIL
     private static long forget;       // the Java function that removes a table entry, owned; guarded by the GIL
 
-    /** Makes Java PyObjects for arguments; installed by the public package. */
+    /**
+     * Makes Java PyObjects for arguments: the public package gives it to
+     * {@link Interpreter#start}, which keeps it for the interpreter's functions.
+     */
     public interface Wrapper {
         AutoCloseable wrap(Interpreter interp, long newReference);
     }
-
-    public static volatile Wrapper wrapper;
 
     /** Live Java functions (table entries), for leak checks. */
     public static int liveFunctions() { return TABLE.size(); }
@@ -127,7 +128,7 @@ public final class Functions {
                     if (owned == null) owned = new AutoCloseable[n];
                     Py_IncRef(Mem.ptr(item));
                     try {
-                        owned[i] = wrapper.wrap(interp, item);
+                        owned[i] = interp.wrapper.wrap(interp, item);
                     } catch (RuntimeException | Error wrapFailed) {
                         Py_DecRef(Mem.ptr(item));       // not owned by anything: give it back
                         throw wrapFailed;

@@ -43,6 +43,8 @@ public final class Interpreter {
     private static String finalizedBy;           // guarded by LOCK: set once CPython was finalized in this process
 
     private final PythonInstallation installation;
+    /** Makes Java objects of Python arguments for Java functions ({@link Functions}). */
+    final Functions.Wrapper wrapper;
     private final AtomicInteger inFlight = new AtomicInteger();
     /** close() began: new outermost calls are refused. Undone when every close() waiting was interrupted or timed out. */
     private volatile boolean closing;
@@ -67,8 +69,9 @@ public final class Interpreter {
     /** Borrowed or owned pointers cached at start; valid until close. */
     public final Constants c;
 
-    private Interpreter(PythonInstallation installation) {
+    private Interpreter(PythonInstallation installation, Functions.Wrapper wrapper) {
         this.installation = installation;
+        this.wrapper = wrapper;
         CompletableFuture<Constants> started = new CompletableFuture<>();
         this.mainThread = Thread.ofPlatform().name("panamapy-main").daemon(true).unstarted(() -> run(started));
         mainThread.start();
@@ -87,10 +90,11 @@ public final class Interpreter {
     /**
      * Starts CPython from the given executable (or the discovered one).
      *
+     * @param wrapper makes the public package's objects of Python arguments for Java functions
      * @throws PythonStartupException when it cannot (not found, too old, no shared libpython ...)
      * @throws IllegalStateException  when CPython already runs, or ran, in this process
      */
-    public static Interpreter start(Path explicitExecutable) {
+    public static Interpreter start(Path explicitExecutable, Functions.Wrapper wrapper) {
         synchronized (LOCK) {
             if (finalizedBy != null) {
                 throw new IllegalStateException("CPython was already started and closed in this process (" + finalizedBy
@@ -106,7 +110,7 @@ public final class Interpreter {
             PythonInstallation inst = PythonInstallation.probe(exe).requireEmbeddable();
             LOG.debug("embedding CPython {} from {} (libpython {})", inst.version(), inst.sysExecutable(), inst.libpython());
             LibPython.load(inst.libpython());
-            running = new Interpreter(inst);
+            running = new Interpreter(inst, wrapper);
             LOG.info("CPython {} started ({})", inst.version(), inst.sysExecutable());
             return running;
         }
@@ -142,7 +146,8 @@ public final class Interpreter {
                 Signals.restoreEnvironment(jvm);
             }
             if (Py_IsInitialized() == 0) throw new PythonStartupException("Py_InitializeEx failed");
-            constants = Constants.load(this);
+            constants = new Constants(Types.create(installation.minor()));
+            Upcalls.install(constants);
             prepare(jvm);
             CallState.current().ownThreadState = true;   // this thread has its own thread state, for good
             tstate = PyEval_SaveThread();
