@@ -200,6 +200,9 @@ public final class Interpreter {
      * and {@code close()} hangs. Imported here, the main thread is this one, which also runs
      * {@code Py_FinalizeEx}, as in a Python program. ({@link #beforeFinalize()} covers a
      * {@code threading} imported again later.)
+     *
+     * <p>Also keeps the JVM's signals ({@link Signals}) and guards processes forked by Python
+     * code ({@link ForkGuard}).
      */
     private void prepare(Signals.Saved jvm) {
         try (Arena a = Arena.ofConfined()) {
@@ -211,6 +214,7 @@ public final class Interpreter {
             }
         }
         Signals.afterInit(jvm);
+        ForkGuard.install();
         registerAtexitHook();
     }
 
@@ -455,12 +459,18 @@ public final class Interpreter {
         }
     }
 
-    /** Releases what {@link #enter()} took. */
+    /**
+     * Releases what {@link #enter()} took. In a process forked by Python code, the outermost
+     * exit ends the process ({@link ForkGuard}: the JVM cannot run there).
+     */
     public void exit(int gilState) {
         CallState s = CallState.current();
         if (s.depth > 1) StackGuard.leaveNested();
         PyGILState_Release(gilState);
-        if (--s.depth == 0) leave();
+        if (--s.depth == 0) {
+            ForkGuard.check();                   // a child forked by Python code ends here
+            leave();
+        }
     }
 
     /** An outermost call left; wakes a waiting close() when it was the last. */
