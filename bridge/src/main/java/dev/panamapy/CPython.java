@@ -59,6 +59,21 @@ import java.util.Optional;
  * {@code faulthandler.dump_traceback()} works. {@code signal.signal()} raises ValueError, as
  * CPython allows it only on its own main thread, which runs no user code.
  *
+ * <p><b>Fork.</b> A process forked by Python code ({@code os.fork()}) has only the thread that
+ * forked: the JVM's own threads (garbage collection, compilers, safepoints) do not exist in it,
+ * so Java code there would hang at its first safepoint or collection. Python code in the child
+ * is fine. A forked child that returns into Java (the outermost call from Java returns; in a
+ * {@link #gil()} scope, when the scope closes) therefore ends at once: it writes a message
+ * saying so to file descriptor 2 and exits with status 70, without running Java code,
+ * finalizers or shutdown hooks. The parent is unaffected ({@code os.waitpid} reports the
+ * child's status 70). In a forked child, call only {@code os.exec*()} or {@code os._exit()};
+ * for {@code multiprocessing} use the {@code 'spawn'} or {@code 'forkserver'} context (its
+ * {@code 'fork'} workers, which run Python only and end with {@code os._exit}, work, but a
+ * Java function they call runs Java in the child, at the same risk; and a {@code 'fork'}
+ * {@code Pool} can deadlock, as in any multithreaded process, which a JVM always is: its
+ * workers can inherit a lock a pool thread held). {@code subprocess} is unaffected: it execs in
+ * the child.
+ *
  * <p><b>Stack depth.</b> Java and CPython share the calling thread's stack. Each call into
  * Python fits CPython's recursion budget to the stack the thread has left (CPython itself
  * assumes 8 MiB; a Java thread has 1 MiB unless made with more), so deep recursion in Python,

@@ -1,14 +1,16 @@
 package dev.panamapy.internal;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
 
 import static dev.panamapy.bindings.Python_h.*;
 
 /**
- * Addresses looked up once, right after {@code Py_InitializeEx}, and valid until finalization:
- * the singletons, the exact builtin types the converters compare against, the exception types
- * the bridge raises, {@code __main__}'s dict and the {@code panamapy} module's types.
+ * The running interpreter's addresses, handed to everything that calls CPython (as {@code c}):
+ * looked up once, right after {@code Py_InitializeEx}, and valid until finalization: the
+ * singletons, the exact builtin types the converters compare against, the exception types the
+ * bridge raises, {@code __main__}'s dict and the {@code panamapy} module's {@link Types}. Built
+ * by {@link Interpreter} at start, in order: the types first, then these; nothing is wired
+ * statically but the one reference the upcall entry points need ({@link Upcalls#install}).
  */
 public final class Constants {
     public final long none, trueObj, falseObj;
@@ -16,10 +18,13 @@ public final class Constants {
     public final long mainDict;
     public final long formatException;       // traceback.format_exception (owned)
     public final long excBufferError, excTypeError, excRuntimeError, excValueError, excMemoryError, excSystemError;
-    public final long javaException;          // panamapy.JavaException (owned)
+    public final long javaException;          // panamapy.JavaException (owned by types)
     public final Types types;
 
-    private Constants(Interpreter interp) {
+    /** Looks the addresses up. Requires the GIL, at start. */
+    Constants(Types types) {
+        this.types = types;
+        javaException = types.javaException;
         none = _Py_NoneStruct().address();
         trueObj = PyBool_FromLong(1).address();     // kept: the singletons live until finalization
         falseObj = PyBool_FromLong(0).address();
@@ -50,13 +55,8 @@ public final class Constants {
             excValueError = PyExc_ValueError().address();
             excMemoryError = PyExc_MemoryError().address();
             excSystemError = PyExc_SystemError().address();
-            javaException = PyErr_NewException(a.allocateFrom("panamapy.JavaException"), Mem.ptr(excRuntimeError),
-                    MemorySegment.NULL).address();
         }
-        types = Types.create(this, interp.installation().minor());
     }
-
-    static Constants load(Interpreter interp) { return new Constants(interp); }
 
     private static long typeOf(long obj) {
         long t = PyObject_Type(Mem.ptr(obj)).address();

@@ -180,11 +180,11 @@ public final class ExportState {
         NativeView ni;
         boolean cc, fc;
         if (exporter != null) {
-            int[] d = Interpreter.upcallEnter();    // user code: its calls nest inside Python's hold
+            CallState d = Interpreter.upcallEnter();    // user code: its calls nest inside Python's hold
             try {
                 s = exporter.getBuffer(new BufferRequest(flags));
             } finally {
-                d[0]--;                             // no call: safe even on a stack overflow
+                d.depth--;                          // no call: safe even on a stack overflow
             }
             if (s == null) return bufferError(c, view, "the Java BufferExporter returned no view");
             if (s instanceof BufferSpec checked) checked.requireInBounds();  // thrown: a BufferError naming the element
@@ -248,7 +248,7 @@ public final class ExportState {
         ExportTable.liveViews--;
         IntConsumer l = releaseListener;
         if (exporter != null || l != null) {
-            int[] d = Interpreter.upcallEnter();    // user code: its calls nest inside Python's hold
+            CallState d = Interpreter.upcallEnter();    // user code: its calls nest inside Python's hold
             try {
                 if (exporter != null) {
                     try {
@@ -265,7 +265,7 @@ public final class ExportState {
                     }
                 }
             } finally {
-                d[0]--;                             // no call: safe even on a stack overflow
+                d.depth--;                          // no call: safe even on a stack overflow
             }
         }
         if (left == 0) wake();

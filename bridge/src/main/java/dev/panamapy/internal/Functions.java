@@ -25,8 +25,6 @@ public final class Functions {
     private static final AtomicLong NEXT = new AtomicLong(1);
     /** One method def per name, never freed: a function object points at its def until it dies. */
     private static final ConcurrentHashMap<String, MemorySegment> DEFS = new ConcurrentHashMap<>();
-    /** How many Java function calls are active on this thread (for {@link Errors}). */
-    private static final ThreadLocal<int[]> DEPTH = ThreadLocal.withInitial(() -> new int[1]);
 
     private static long finalize;     // weakref.finalize, owned; guarded by the GIL
     private static long forget;       // the Java function that removes a table entry, owned; guarded by the GIL
@@ -35,7 +33,7 @@ public final class Functions {
     public static int liveFunctions() { return TABLE.size(); }
 
     /** Whether this thread is inside a Java function called from Python. */
-    static boolean inJavaFunction() { return DEPTH.get()[0] > 0; }
+    static boolean inJavaFunction() { return CallState.current().javaFunctions > 0; }
 
     /** A new reference to a Python callable backed by fn. Requires the GIL. */
     public static long create(Interpreter interp, String name, JavaFunction fn) {
@@ -99,8 +97,11 @@ public final class Functions {
         }
     }
 
-    /** The body of every Java callable; runs under the GIL. Returns a new reference. */
-    static long call(Constants c, long self, long args) throws Exception {
+    /**
+     * The body of every Java callable; runs under the GIL, on the thread whose call state is
+     * given (from {@link Interpreter#upcallEnter()}). Returns a new reference.
+     */
+    static long call(Constants c, CallState state, long self, long args) throws Exception {
         long id = PyLong_AsLongLong(Mem.ptr(self));
         Entry e = TABLE.get(id);
         if (e == null) throw new IllegalStateException("Java function #" + id + " is gone");
@@ -110,8 +111,7 @@ public final class Functions {
         Object[] jargs = new Object[n];
         AutoCloseable[] owned = null;
         Object notPlain = JavaFunction.class;        // any object no conversion returns
-        int[] depth = DEPTH.get();
-        depth[0]++;
+        state.javaFunctions++;
         try {
             for (int i = 0; i < n; i++) {
                 long item = PyTuple_GetItem(Mem.ptr(args), i).address();   // borrowed
@@ -132,7 +132,7 @@ public final class Functions {
             Object result = e.fn.apply(jargs);
             return Convert.toPython(c, result);
         } finally {
-            depth[0]--;
+            state.javaFunctions--;
             if (owned != null) for (AutoCloseable o : owned) if (o != null) o.close();
         }
     }

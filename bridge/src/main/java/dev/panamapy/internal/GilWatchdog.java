@@ -3,8 +3,6 @@ package dev.panamapy.internal;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -31,10 +29,9 @@ public final class GilWatchdog {
 
     private static final Logger LOG = LoggerFactory.getLogger(GilWatchdog.class);
     private static final long THRESHOLD_NANOS = Math.max(0, Long.getLong("panamapy.gilWatchdogMillis", 10_000L)) * 1_000_000L;
-    private static final VarHandle INT = MethodHandles.arrayElementVarHandle(int[].class);
 
-    /** Threads that called Python or were called by it, with their {@code Interpreter} depth record. */
-    private static final Map<Thread, int[]> THREADS = new ConcurrentHashMap<>();
+    /** Threads that called Python or were called by it, with their {@link CallState}. */
+    private static final Map<Thread, CallState> THREADS = new ConcurrentHashMap<>();
     /** Open gil() scopes: their owner thread, and whether a dead owner was reported. */
     private static final Map<Object, Scope> SCOPES = new ConcurrentHashMap<>();
     /** Threads seen holding the GIL while blocked in Java: since when, and whether reported. */
@@ -56,14 +53,12 @@ public final class GilWatchdog {
     private static volatile boolean stopped;
     private static volatile Thread thread;
 
-    /** A new per-thread depth record for {@code Interpreter}, registered for watching. */
-    static int[] newThread() {
-        int[] d = new int[3];
+    /** A thread's new {@link CallState}, to watch (on that thread, when it first calls or is called). */
+    static void watch(CallState s) {
         if (THRESHOLD_NANOS > 0 && !stopped) {
-            THREADS.put(Thread.currentThread(), d);
+            THREADS.put(s.thread, s);
             if (thread == null) start();
         }
-        return d;
     }
 
     private static synchronized void start() {
@@ -116,9 +111,9 @@ public final class GilWatchdog {
                     (System.nanoTime() - s.openedAt) / 1_000_000_000L, describe(waiters));
         }
         long now = System.nanoTime();
-        for (Map.Entry<Thread, int[]> e : THREADS.entrySet()) {
+        for (Map.Entry<Thread, CallState> e : THREADS.entrySet()) {
             Thread t = e.getKey();
-            boolean holds = (int) INT.getOpaque(e.getValue(), 0) > 0;
+            boolean holds = e.getValue().depthOpaque() > 0;
             Thread.State state = t.getState();
             boolean blocked = state == Thread.State.BLOCKED || state == Thread.State.WAITING
                     || state == Thread.State.TIMED_WAITING;

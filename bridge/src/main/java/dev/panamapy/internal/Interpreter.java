@@ -7,8 +7,6 @@ import org.slf4j.LoggerFactory;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -46,27 +44,6 @@ public final class Interpreter {
 
     private final PythonInstallation installation;
     private final AtomicInteger inFlight = new AtomicInteger();
-    /**
-     * Per thread: [0] how deep this thread is in calls that hold the GIL (ours, or Python's own
-     * when Python called into Java); [1] 1 once this thread has its own long-lived Python thread
-     * state; [2] 1 once this thread, one Python made, is in {@link #FOREIGN_THREADS}. Static:
-     * there is one interpreter per process.
-     */
-    private static final ThreadLocal<int[]> DEPTH = ThreadLocal.withInitial(GilWatchdog::newThread);
-
-    /** The last thread to look its state up, and that state: most calls come from the thread before. */
-    private record LastDepth(Thread thread, int[] depth) { }
-    private static volatile LastDepth last;
-
-    /** This thread's {@link #DEPTH}, without a ThreadLocal lookup when it is the same thread as last time. */
-    private static int[] depth() {
-        Thread t = Thread.currentThread();
-        LastDepth l = last;
-        if (l != null && l.thread == t) return l.depth;
-        int[] d = DEPTH.get();
-        last = new LastDepth(t, d);
-        return d;
-    }
     /** close() began: new outermost calls are refused. Undone when every close() waiting was interrupted or timed out. */
     private volatile boolean closing;
     private int closers;                  // guarded by LOCK: close() calls waiting for calls in flight
@@ -75,13 +52,12 @@ public final class Interpreter {
     /** CPython tears down (after the last atexit callback): Java functions are refused. */
     private volatile boolean upcallsClosed;
     /**
-     * Threads Python made that called Java, with their {@link #DEPTH} record: an upcall's exit
-     * only decrements its record (no call, so it also works after a StackOverflowError), and
-     * {@link #tearDown()} reads them all.
+     * Threads Python made that called Java, with their {@link CallState}: an upcall's exit only
+     * decrements its depth (no call, so it also works after a StackOverflowError), and
+     * {@link #tearDown()} reads them all. Static: there is one interpreter per process.
      */
-    private static final Map<Thread, int[]> FOREIGN_THREADS = new ConcurrentHashMap<>();
+    private static final Map<Thread, CallState> FOREIGN_THREADS = new ConcurrentHashMap<>();
     private static volatile int foreignPurgeAt = 64;
-    private static final VarHandle DEPTH_CELL = MethodHandles.arrayElementVarHandle(int[].class);
     /** Python's non-daemon threads alive when finalization began, for the log if it takes long. */
     private volatile String joining = "";
     private final CountDownLatch finalizeRequested = new CountDownLatch(1);
@@ -166,9 +142,10 @@ public final class Interpreter {
                 Signals.restoreEnvironment(jvm);
             }
             if (Py_IsInitialized() == 0) throw new PythonStartupException("Py_InitializeEx failed");
-            constants = Constants.load(this);
+            constants = new Constants(Types.create(installation.minor()));
+            Upcalls.install(constants);
             prepare(jvm);
-            depth()[1] = 1;              // this thread has its own thread state, for good
+            CallState.current().ownThreadState = true;   // this thread has its own thread state, for good
             tstate = PyEval_SaveThread();
         } catch (Throwable t) {
             started.completeExceptionally(t instanceof PythonException pe
@@ -185,12 +162,13 @@ public final class Interpreter {
         try {
             awaitNoEntries();                  // cleaners admitted while closing leave quickly
             PyEval_RestoreThread(tstate);
-            depth()[0]++;
+            CallState me = CallState.current();
+            me.depth++;
             try {
                 Ownership.drain();             // references Java dropped since the last call
                 joining = beforeFinalize();
             } finally {
-                depth()[0]--;
+                me.depth--;
             }
             int rc = Py_FinalizeEx();
             upcallsClosed = true;              // also if Python code removed the atexit callback
@@ -218,6 +196,9 @@ public final class Interpreter {
      * and {@code close()} hangs. Imported here, the main thread is this one, which also runs
      * {@code Py_FinalizeEx}, as in a Python program. ({@link #beforeFinalize()} covers a
      * {@code threading} imported again later.)
+     *
+     * <p>Also keeps the JVM's signals ({@link Signals}) and guards processes forked by Python
+     * code ({@link ForkGuard}).
      */
     private void prepare(Signals.Saved jvm) {
         try (Arena a = Arena.ofConfined()) {
@@ -229,6 +210,7 @@ public final class Interpreter {
             }
         }
         Signals.afterInit(jvm);
+        ForkGuard.install();
         registerAtexitHook();
     }
 
@@ -362,7 +344,7 @@ public final class Interpreter {
      *                               (nothing is left taken)
      */
     public int enter() {
-        if (closing && depth()[0] == 0) throw refused();
+        if (closing && CallState.current().depth == 0) throw refused();
         int g = tryEnter();
         if (g == -1) throw refused();
         if (StackGuard.exhausted()) throw refuse(g);
@@ -391,22 +373,22 @@ public final class Interpreter {
      * for calls in flight: dropping a reference must not be lost if that close is interrupted.
      */
     public int tryEnter() {
-        int[] d = depth();
-        if (d[0] > 0) {                          // nested: this thread holds the GIL already
+        CallState s = CallState.current();
+        if (s.depth > 0) {                       // nested: this thread holds the GIL already
             StackGuard.enterNested();            // CPython's recursion budget fitted to the stack left
-            d[0]++;
+            s.depth++;
             return PyGILState_Ensure();
         }
-        if (d[1] == 0 && Thread.currentThread().isVirtual()) throw virtualThread();
+        if (!s.ownThreadState && Thread.currentThread().isVirtual()) throw virtualThread();
         inFlight.incrementAndGet();
         if (closed) {
             inFlight.decrementAndGet();
             return -1;
         }
-        if (d[1] == 0) keepThreadState(d);
-        d[0]++;
+        if (!s.ownThreadState) keepThreadState(s);
+        s.depth++;
         int g = PyGILState_Ensure();
-        if (d[1] == 1) StackGuard.fitOutermost();
+        if (s.ownThreadState) StackGuard.fitOutermost();
         if (Ownership.hasPending()) Ownership.drain();
         return g;
     }
@@ -432,7 +414,7 @@ public final class Interpreter {
      * go but leaves the Ensure counted, so the state is never deleted. Only on threads that do
      * not already hold the GIL (never inside an upcall: see {@link #upcallEnter()}).
      */
-    private static void keepThreadState(int[] d) {
+    private static void keepThreadState(CallState s) {
         int was = PyGILState_Ensure();
         if (was == PyGILState_LOCKED()) {
             // this thread runs Python already (Python called into Java and the upcall was not
@@ -441,7 +423,7 @@ public final class Interpreter {
             return;
         }
         PyEval_SaveThread();
-        d[1] = 1;
+        s.ownThreadState = true;
     }
 
     /**
@@ -453,32 +435,38 @@ public final class Interpreter {
      * @throws IllegalStateException inside a call (a gil() scope or a Java function)
      */
     public void detachThread() {
-        int[] d = depth();
-        if (d[0] > 0) {
+        CallState s = CallState.current();
+        if (s.depth > 0) {
             throw new IllegalStateException("detachThread() inside a call (a gil() scope or a Java function called "
                     + "from Python): call it when this thread is done with Python");
         }
-        if (d[1] == 0 || closed) return;
+        if (!s.ownThreadState || closed) return;
         MemorySegment tstate = PyGILState_GetThisThreadState();
-        if (tstate.address() == 0) { d[1] = 0; return; }
+        if (tstate.address() == 0) { s.ownThreadState = false; return; }
         inFlight.incrementAndGet();
         try {
             if (closed) return;
             PyEval_RestoreThread(tstate);           // take the GIL back with the kept state
             PyGILState_Release(PyGILState_UNLOCKED()); // undo keepThreadState's Ensure: the count reaches 0,
                                                        // CPython clears and deletes the state, the GIL goes
-            d[1] = 0;
+            s.ownThreadState = false;
         } finally {
             leave();
         }
     }
 
-    /** Releases what {@link #enter()} took. */
+    /**
+     * Releases what {@link #enter()} took. In a process forked by Python code, the outermost
+     * exit ends the process ({@link ForkGuard}: the JVM cannot run there).
+     */
     public void exit(int gilState) {
-        int[] d = depth();
-        if (d[0] > 1) StackGuard.leaveNested();
+        CallState s = CallState.current();
+        if (s.depth > 1) StackGuard.leaveNested();
         PyGILState_Release(gilState);
-        if (--d[0] == 0) leave();
+        if (--s.depth == 0) {
+            ForkGuard.check();                   // a child forked by Python code ends here
+            leave();
+        }
     }
 
     /** An outermost call left; wakes a waiting close() when it was the last. */
@@ -492,52 +480,45 @@ public final class Interpreter {
 
     /**
      * Marks this thread as holding the GIL because Python called into Java (an upcall), so
-     * that calls Java makes from there nest inside Python's hold. Pair with {@link #upcallExit()}
-     * or decrement the returned counter's first cell, which needs no call (see {@link Upcalls}).
-     * Threads Python made are registered at their first upcall, so that finalization can wait
-     * for their Java functions (see {@link #tearDown()}).
+     * that calls Java makes from there nest inside Python's hold. Ends with
+     * {@code state.depth--} on the record returned: a field write, no call, so it also works
+     * after a StackOverflowError (see {@link Upcalls}). Threads Python made are registered at
+     * their first upcall, so that finalization can wait for their Java functions (see
+     * {@link #tearDown()}).
      */
-    public static int[] upcallEnter() {
-        int[] d = depth();
-        if (d[0]++ == 0 && d[1] == 0 && d[2] == 0) foreignThread(d);
-        return d;
-    }
-
-    /** Ends {@link #upcallEnter()}. */
-    public static void upcallExit() {
-        depth()[0]--;
+    static CallState upcallEnter() {
+        CallState s = CallState.current();
+        if (s.depth++ == 0 && !s.ownThreadState && !s.foreign) foreignThread(s);
+        return s;
     }
 
     /** A thread Python made called Java for the first time: watched by {@link #tearDown()}. */
-    private static void foreignThread(int[] d) {
-        d[2] = 1;
+    private static void foreignThread(CallState s) {
+        s.foreign = true;
         if (FOREIGN_THREADS.size() >= foreignPurgeAt) {
             FOREIGN_THREADS.keySet().removeIf(t -> !t.isAlive());
             foreignPurgeAt = Math.max(64, 2 * FOREIGN_THREADS.size());
         }
-        FOREIGN_THREADS.put(Thread.currentThread(), d);
+        FOREIGN_THREADS.put(s.thread, s);
     }
 
     /** Threads Python made (no thread state of ours) that are inside a Java function now. */
     private static int foreignUpcallsRunning() {
         int n = 0;
-        for (Map.Entry<Thread, int[]> e : FOREIGN_THREADS.entrySet()) {
-            if ((int) DEPTH_CELL.getOpaque(e.getValue(), 0) > 0 && (int) DEPTH_CELL.getOpaque(e.getValue(), 1) == 0
-                    && e.getKey().isAlive()) {
-                n++;
-            }
+        for (CallState s : FOREIGN_THREADS.values()) {
+            if (s.depthOpaque() > 0 && !s.ownThreadStateOpaque() && s.thread.isAlive()) n++;
         }
         return n;
     }
 
     /** Whether this thread is inside {@link #enter()} or an upcall. */
-    public boolean holdsGil() { return depth()[0] > 0; }
+    public boolean holdsGil() { return CallState.current().depth > 0; }
 
     /**
      * How deep this thread is in calls and upcalls (0 outside any): a {@code Gil} scope
      * remembers it to be closed only at the depth it was opened at.
      */
-    public static int callDepth() { return depth()[0]; }
+    public static int callDepth() { return CallState.current().depth; }
 
     // ---- close ----------------------------------------------------------------------------------
 

@@ -23,12 +23,18 @@ final class Snippets {
      * {@code result}, else "". Never leaves an error pending; answers "" on failure.
      */
     static String run(String code) {
+        return run(code, null, MemorySegment.NULL);
+    }
+
+    /** Like {@link #run(String)}, with one object (borrowed) bound to a name in the namespace. */
+    static String run(String code, String name, MemorySegment value) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment compiled = Py_CompileString(a.allocateFrom(code), a.allocateFrom("<panamapy>"), Py_file_input());
             if (compiled.address() == 0) return failed();
             MemorySegment ns = PyDict_New();
             try {
                 PyDict_SetItemString(ns, a.allocateFrom("__builtins__"), PyEval_GetBuiltins());
+                if (name != null) PyDict_SetItemString(ns, a.allocateFrom(name), value);
                 MemorySegment r = PyEval_EvalCode(compiled, ns, ns);
                 if (r.address() == 0) return failed();
                 Py_DecRef(r);
@@ -46,7 +52,8 @@ final class Snippets {
         }
     }
 
-    private static String failed() {
+    /** Logs and clears the pending error; answers "". */
+    static String failed() {
         LOG.warn("the bridge's own Python code failed: {}", Errors.fetch(null).getMessage());
         return "";
     }

@@ -9,9 +9,10 @@ import java.lang.foreign.MemorySegment;
 import static dev.panamapy.bindings.Python_h.*;
 
 /**
- * Creates the {@code panamapy} module and its heap types with {@code PyType_FromSpec}, their
- * slots pointing at the {@link Upcalls} stubs. {@code panamapy.JavaBuffer} instances are
- * {@code PyObject} header + one 8-byte handle into {@link ExportTable} (+ 8 bytes of padding, below);
+ * Creates the {@code panamapy} module and its types: {@code panamapy.JavaException}, and the
+ * heap types made with {@code PyType_FromSpec}, their slots pointing at the {@link Upcalls}
+ * stubs. Made by {@link Interpreter} at start, before {@link Constants}, which holds them.
+ * {@code panamapy.JavaBuffer} instances are {@code PyObject} header + one 8-byte handle into {@link ExportTable} (+ 8 bytes of padding, below);
  * Python cannot create them ({@code tp_new} raises TypeError), Java makes them with
  * {@code PyType_GenericAlloc}.
  *
@@ -40,19 +41,26 @@ public final class Types {
     public final long javaBuffer;
     /** panamapy.JavaBuffer for tracked exports, adding bf_releasebuffer to count views (owned). */
     public final long trackedJavaBuffer;
+    /** panamapy.JavaException, a RuntimeError carrying a Java throwable (owned). */
+    public final long javaException;
     /** the panamapy module (owned). */
     public final long module;
 
-    private Types(long baseJavaBuffer, long javaBuffer, long trackedJavaBuffer, long module) {
+    private Types(long baseJavaBuffer, long javaBuffer, long trackedJavaBuffer, long javaException, long module) {
         this.baseJavaBuffer = baseJavaBuffer;
         this.javaBuffer = javaBuffer;
         this.trackedJavaBuffer = trackedJavaBuffer;
+        this.javaException = javaException;
         this.module = module;
     }
 
-    /** @param minor the running CPython's minor version (3.minor) */
-    static Types create(Constants c, int minor) {
-        Upcalls.c = c;
+    /**
+     * Makes the module and its types and registers the module in {@code sys.modules}. Requires
+     * the GIL, at start (errors carry no traceback yet: {@link Constants} do not exist).
+     *
+     * @param minor the running CPython's minor version (3.minor)
+     */
+    static Types create(int minor) {
         Arena forever = Arena.global();       // CPython < 3.12 keeps pointing at the spec's name
         long immutable = minor >= 10 ? TPFLAGS_IMMUTABLETYPE : 0;
         long base = makeType(forever, "panamapy.JavaBuffer", Upcalls.HANDLE_OFFSET + 8,
@@ -68,20 +76,22 @@ public final class Types {
                 "Java memory exported to Python (PEP 3118), with each release reported to Java.",
                 new int[]{Py_bf_releasebuffer(), Py_tp_new()}, new MemorySegment[]{Upcalls.RELEASEBUFFER, Upcalls.TP_NEW},
                 base, immutable);
-        long module;
+        long module, javaException;
         try (Arena a = Arena.ofConfined()) {
-            module = Errors.check(c, PyModule_New(a.allocateFrom("panamapy")));
-            Errors.checkInt(c, PyObject_SetAttrString(Mem.ptr(module), a.allocateFrom("JavaBuffer"), Mem.ptr(base)));
-            Errors.checkInt(c, PyObject_SetAttrString(Mem.ptr(module), a.allocateFrom("JavaException"),
-                    Mem.ptr(c.javaException)));
+            javaException = Errors.check(null, PyErr_NewException(a.allocateFrom("panamapy.JavaException"),
+                    PyExc_RuntimeError(), MemorySegment.NULL));
+            module = Errors.check(null, PyModule_New(a.allocateFrom("panamapy")));
+            Errors.checkInt(null, PyObject_SetAttrString(Mem.ptr(module), a.allocateFrom("JavaBuffer"), Mem.ptr(base)));
+            Errors.checkInt(null, PyObject_SetAttrString(Mem.ptr(module), a.allocateFrom("JavaException"),
+                    Mem.ptr(javaException)));
             MemorySegment doc = PyUnicode_FromString(a.allocateFrom(
                     "panamapy: Java memory as Python buffers, and Java functions callable from Python."));
             PyObject_SetAttrString(Mem.ptr(module), a.allocateFrom("__doc__"), doc);
             Py_DecRef(doc);
             MemorySegment modules = PyImport_GetModuleDict();     // borrowed
-            Errors.checkInt(c, PyDict_SetItemString(modules, a.allocateFrom("panamapy"), Mem.ptr(module)));
+            Errors.checkInt(null, PyDict_SetItemString(modules, a.allocateFrom("panamapy"), Mem.ptr(module)));
         }
-        return new Types(base, type, tracked, module);
+        return new Types(base, type, tracked, javaException, module);
     }
 
     private static long makeType(Arena forever, String name, long basicsize, String doc, int[] slotIds,

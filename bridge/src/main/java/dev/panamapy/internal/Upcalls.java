@@ -20,8 +20,17 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 final class Upcalls {
     private Upcalls() { }
 
-    /** Set once when the types are made; one interpreter per process. */
-    static Constants c;
+    /**
+     * The running interpreter's constants, set once at start by {@link #install}. The one static
+     * reference the bridge keeps to them: an entry point is a static method bound to a stub that
+     * C calls with C's arguments only, and the objects it serves (a JavaBuffer, a function's
+     * {@code self}) carry no Java reference, so it cannot be handed down like everywhere else.
+     * One interpreter per process, so one value.
+     */
+    static volatile Constants c;
+
+    /** Gives the entry points the interpreter's constants; at start, before Python can call them. */
+    static void install(Constants constants) { c = constants; }
 
     /** Offset of the handle slot in a JavaBuffer object, right after the PyObject header. */
     static final long HANDLE_OFFSET = dev.panamapy.bindings._object.layout().byteSize();
@@ -66,7 +75,7 @@ final class Upcalls {
 
     // void dealloc(PyObject *self)
     static void dealloc(long self) {
-        int[] d = null;
+        CallState d = null;
         try {
             d = Interpreter.upcallEnter();
             long h = handleOf(self);
@@ -103,7 +112,7 @@ final class Upcalls {
                 // never let it escape
             }
         } finally {
-            if (d != null) d[0]--;
+            if (d != null) d.depth--;
         }
     }
 
@@ -143,10 +152,10 @@ final class Upcalls {
 
     // PyObject *fn(PyObject *self, PyObject *args)  (METH_VARARGS)
     static long callFunction(long self, long args) {
-        int[] d = null;
+        CallState d = null;
         try {
             d = Interpreter.upcallEnter();
-            return Functions.call(c, self, args);
+            return Functions.call(c, d, self, args);
         } catch (Throwable t) {
             try {
                 return UpcallBarrier.functionFailure(c, t);
@@ -154,7 +163,7 @@ final class Upcalls {
                 return 0;
             }
         } finally {
-            if (d != null) d[0]--;
+            if (d != null) d.depth--;
         }
     }
 
