@@ -9,6 +9,8 @@ package dev.panamapy;
  * called from Python, that Java exception is this exception's {@link #getCause() cause}.
  */
 public class PythonException extends RuntimeException {
+    @java.io.Serial
+    private static final long serialVersionUID = 1L;
 
     private final String pythonType;
     private final String pythonMessage;

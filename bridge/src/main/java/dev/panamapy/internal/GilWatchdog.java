@@ -151,7 +151,6 @@ public final class GilWatchdog {
         return waiting;
     }
 
-    /** Threads inside a Java function called on a thread Python made, with their stacks. */
     /** The given threads with their stacks, for a log line. */
     static String describeThreads(Iterable<Thread> threads) {
         StringBuilder sb = new StringBuilder();
