@@ -129,8 +129,14 @@ public abstract sealed class BufferLayout permits BufferSpec, HarnessSpec {
         return f;
     }
 
-    /** The memory Python reads through the view: the segment, or the data behind an indirect view's pointer array. */
-    private MemorySegment memory() {
+    /**
+     * The memory the view's items live in: {@link #segment()}, or for an indirect view
+     * ({@link BufferSpec#indirect}) the data its pointer array points into. Whoever frees this
+     * memory decides how long views of it may live.
+     *
+     * @return the memory Python reads and writes through the view
+     */
+    public final MemorySegment memory() {
         return data != null ? data : segment;
     }
 

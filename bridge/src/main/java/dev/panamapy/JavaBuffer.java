@@ -66,7 +66,7 @@ public final class JavaBuffer implements AutoCloseable {
     /** @throws IllegalStateException for memory already freed; IllegalArgumentException out of bounds */
     static JavaBuffer create(CPython py, BufferLayout spec, BufferExporter exporter, boolean tracked) {
         if (spec != null) {
-            if (!spec.segment().scope().isAlive()) {
+            if (!spec.segment().scope().isAlive() || !spec.memory().scope().isAlive()) {
                 throw new IllegalStateException("cannot export memory whose arena is already closed: " + spec);
             }
             if (spec instanceof BufferSpec checked) checked.requireInBounds();

@@ -77,7 +77,9 @@ public final class ExportState {
             long len = spec.byteLength();
             this.cContiguous = spec.isCContiguous();
             this.fContiguous = spec.isFContiguous();
-            MemoryOwner o = MemoryOwner.of(spec.segment());
+            // the memory Python reads: for an indirect view the data, not the pointer array (which
+            // this object keeps reachable through `spec`)
+            MemoryOwner o = MemoryOwner.of(spec.memory());
             if (!tracked && !o.bridgeFrees()) {
                 throw new IllegalArgumentException("an untracked export needs memory the bridge frees: allocate it "
                         + "from CPython.arena(). The bridge cannot tell who frees this segment's memory (memory of "
@@ -126,7 +128,7 @@ public final class ExportState {
      */
     public String liveViewsBlockingClose() {
         if (exports == 0 || (exporter == null && callerScope == null)) return null;
-        List<String> names = views.describe(v -> !bridgeFrees(v.source.segment().scope()));
+        List<String> names = views.describe(v -> !bridgeFrees(v.source.memory().scope()));
         if (names.isEmpty()) return null;       // dynamic: every live view is of CPython.arena() memory
         return names.size() + " live view(s) of memory that the caller frees (not from CPython.arena()): "
                 + String.join("; ", names);
@@ -209,7 +211,7 @@ public final class ExportState {
             // kept until this object is deallocated; a sharing arena stays pinned, so it stays alive
             MemoryOwner o;
             try {
-                o = retain(s.segment());
+                o = retain(s.memory());             // an indirect view's pointer array: kept by its NativeView
             } catch (IllegalStateException e) {
                 return bufferError(c, view, FREED);
             }

@@ -488,7 +488,9 @@ public final class Interpreter {
      */
     static CallState upcallEnter() {
         CallState s = CallState.current();
-        if (s.depth++ == 0 && !s.ownThreadState && !s.foreign) foreignThread(s);
+        // calls first, the count last: a StackOverflowError in a call leaves nothing counted
+        if (s.depth == 0 && !s.ownThreadState && !s.foreign) foreignThread(s);
+        s.depth++;
         return s;
     }
 

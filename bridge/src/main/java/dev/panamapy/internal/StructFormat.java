@@ -77,7 +77,7 @@ public final class StructFormat {
             if (c >= '0' && c <= '9') {
                 int start = i;
                 count = 0;
-                while (i < format.length() && Character.isDigit(format.charAt(i))) {
+                while (i < format.length() && format.charAt(i) >= '0' && format.charAt(i) <= '9') {
                     count = Math.multiplyExact(count, 10) + (format.charAt(i) - '0');
                     if (count > Integer.MAX_VALUE) throw bad(format, start, "repeat count is too large");
                     i++;

@@ -65,7 +65,7 @@ public sealed class ViewLayout permits ViewItems {
         // bytes; with a format but no shape, 1-D items of that format. numpy answers SIMPLE with ndim 0:
         // only a buffer of exactly one item is a scalar.
         elem = shape == null && format == null ? 1 : itemsize;
-        boolean scalar = ndim == 0 && (len == itemsize || elem == 0);
+        boolean scalar = ndim == 0 && (len == elem || elem == 0);
         effShape = shape != null ? shape : scalar ? new long[0] : new long[]{elem == 0 ? 0 : len / elem};
         long count = 1;
         boolean empty = false;

@@ -34,7 +34,7 @@ class StructFormatTest {
     @ParameterizedTest(name = "\"{0}\" refused at index {1}")
     @CsvSource(quoteCharacter = '\'', value = {
             "z, 0", "i@, 1", "<N, 1", "<n, 1", "<P, 1", ">P, 1", "Zd, 0", "'T{i}', 0", "'i:x:', 1", "2, 0",
-            "'i\u0000', 1", "99999999999i, 0"})
+            "'i\u0000', 1", "99999999999i, 0", "'1\u0663d', 1"})
     void whatStructRejectsIsRefusedNamingThePosition(String format, int index) {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> StructFormat.parse(format));
         assertTrue(e.getMessage().startsWith("bad struct format \"" + format + "\" at index " + index + ": "), e.getMessage());

@@ -114,6 +114,19 @@ class ViewsNumpyTest {
         }
     }
 
+    /** numpy answers SIMPLE with ndim 0 and its item size: the view is its bytes, all of them. */
+    @Test
+    void simpleRequestOfAOneItemArrayCoversAllItsBytes() {
+        try (PyBufferView v = view("np.array([7], dtype='<i8')", BufferRequest.SIMPLE)) {
+            assertEquals(8, v.byteLength());
+            assertEquals(8, v.segment().byteSize(), "the segment covers every byte the buffer has");
+            assertArrayEquals(new long[]{8}, v.shape());
+            assertEquals(7, v.segment().get(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED.withOrder(
+                    java.nio.ByteOrder.LITTLE_ENDIAN), v.offset()));
+            assertEquals(8, v.spec().segment().byteSize());
+        }
+    }
+
     @Test
     void readOnlyArrayGivesReadOnlyView() {
         py.exec("ro = np.arange(4.0)\nro.flags.writeable = False");
