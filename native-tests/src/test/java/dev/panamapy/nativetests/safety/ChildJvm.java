@@ -127,4 +127,23 @@ public final class ChildJvm {
             return String.join("\n", s.lines().limit(n).toList());
         }
     }
+
+    /** What a child's main runs. */
+    @FunctionalInterface
+    public interface Body {
+        void run() throws Exception;
+    }
+
+    /**
+     * Runs a child's main body; on any failure prints it and exits with status 1 at once, so
+     * threads the case left parked or waiting cannot keep the child JVM up until the timeout.
+     */
+    public static void exitOnFailure(Body body) {
+        try {
+            body.run();
+        } catch (Throwable t) {
+            t.printStackTrace();
+            System.exit(1);
+        }
+    }
 }

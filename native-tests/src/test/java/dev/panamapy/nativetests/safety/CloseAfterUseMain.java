@@ -20,12 +20,7 @@ public final class CloseAfterUseMain {
     private static CPython py;
 
     public static void main(String[] args) {
-        try {
-            run(args);
-        } catch (Throwable t) {
-            t.printStackTrace();
-            System.exit(1);                                 // threads still parked must not keep the JVM up
-        }
+        ChildJvm.exitOnFailure(() -> run(args));
     }
 
     private static void run(String[] args) throws Exception {

@@ -34,12 +34,7 @@ public final class CloseMain {
     private static final CountDownLatch ENTERED = new CountDownLatch(1);
 
     public static void main(String[] args) {
-        try {
-            run(args);
-        } catch (Throwable t) {
-            t.printStackTrace();
-            System.exit(1);                                 // threads left waiting must not keep the JVM up
-        }
+        ChildJvm.exitOnFailure(() -> run(args));
     }
 
     private static void run(String[] args) throws Exception {
