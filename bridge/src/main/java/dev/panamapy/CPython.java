@@ -66,7 +66,9 @@ import java.util.Optional;
  * {@link #gil()} scope, when the scope closes) therefore ends at once: it writes a message
  * saying so to file descriptor 2 and exits with status 70, without running Java code,
  * finalizers or shutdown hooks. The parent is unaffected ({@code os.waitpid} reports the
- * child's status 70). In a forked child, call only {@code os.exec*()} or {@code os._exit()};
+ * child's status 70). Java code the child runs before that check (the rest of the call that
+ * returned) can still hang on a JVM lock held at fork time, so never let a forked child return
+ * into Java. In a forked child, call only {@code os.exec*()} or {@code os._exit()};
  * for {@code multiprocessing} use the {@code 'spawn'} or {@code 'forkserver'} context (its
  * {@code 'fork'} workers, which run Python only and end with {@code os._exit}, work, but a
  * Java function they call runs Java in the child, at the same risk; and a {@code 'fork'}
