@@ -80,7 +80,9 @@ import java.util.Optional;
  * Python fits CPython's recursion budget to the stack the thread has left (CPython itself
  * assumes 8 MiB; a Java thread has 1 MiB unless made with more), so deep recursion in Python,
  * and Java calling Python calling Java again and again, end in Python's {@code RecursionError}
- * (a {@link PythonException} in Java) rather than a crash. On a thread with less than 8 MiB,
+ * (a {@link PythonException} in Java) rather than a crash; a call made from Java code that has
+ * itself used up all but the last 128 KiB of its stack throws {@link StackOverflowError} before
+ * doing anything. On a thread with less than 8 MiB,
  * deep Python code therefore stops earlier than in standalone Python: run it on a thread with a
  * big stack, {@code new Thread(null, task, "python", 16L << 20)}.
  *

@@ -342,6 +342,7 @@ public final class Interpreter {
      * @throws IllegalStateException after {@link #close()}
      * @throws PythonException       RecursionError when this thread's stack is nearly used up
      *                               (nothing is left taken)
+     * @throws StackOverflowError    when even less is left, before anything is taken
      */
     public int enter() {
         if (closing && CallState.current().depth == 0) throw refused();
@@ -373,6 +374,7 @@ public final class Interpreter {
      * for calls in flight: dropping a reference must not be lost if that close is interrupted.
      */
     public int tryEnter() {
+        StackGuard.measure();                    // first: with no stack left it throws, and nothing is taken yet
         CallState s = CallState.current();
         if (s.depth > 0) {                       // nested: this thread holds the GIL already
             StackGuard.enterNested();            // CPython's recursion budget fitted to the stack left

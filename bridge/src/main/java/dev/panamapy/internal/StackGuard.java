@@ -404,10 +404,8 @@ final class StackGuard {
         load();
         if (READER == SpReader.NONE) return;
         ThreadStack s = current();
-        long sp = sp(s);
-        if (sp == 0 || s.low == 0) return;
-        long room = sp - s.low - RESERVE;
-        s.room = room;
+        long room = s.room;                     // measured by this entry, before it took anything
+        if (room == Long.MAX_VALUE) return;
         if (!resolve()) return;
         try {
             int ceiling = ceiling();
@@ -437,10 +435,8 @@ final class StackGuard {
         ThreadStack s = current();
         int delta = 0;
         long tstate = 0;
-        long sp = sp(s);
-        if (sp != 0 && s.low != 0) {
-            long room = sp - s.low - RESERVE;
-            s.room = room;
+        long room = s.room;                     // measured by this entry, before it took anything
+        if (room != Long.MAX_VALUE) {
             if (resolve()) {
                 try {
                     int ceiling = ceiling();
@@ -471,6 +467,29 @@ final class StackGuard {
         if (s.top == 0) return;
         int delta = s.deltas[--s.top];
         if (delta != 0) addRemaining(s.states[s.top], delta);
+    }
+
+    /**
+     * The first step of every entry into Python, before it takes or counts anything: measures
+     * the room this thread's stack has left above {@link #RESERVE} (Long.MAX_VALUE when it
+     * cannot be read), for {@link #fitOutermost()}, {@link #enterNested()} and
+     * {@link #exhausted()}. With no room at all left the entry must not go on: below the
+     * reserve a StackOverflowError could strike halfway through taking the GIL and leave it
+     * taken. Needs no GIL.
+     *
+     * @throws StackOverflowError with less than {@link #RESERVE} bytes left (nothing taken)
+     */
+    static void measure() {
+        if (READER == SpReader.NONE) return;
+        ThreadStack s = current();
+        long sp = sp(s);
+        long room = sp == 0 || s.low == 0 ? Long.MAX_VALUE : sp - s.low - RESERVE;
+        s.room = room;
+        if (room < 0) {
+            throw new StackOverflowError("only " + ((room + RESERVE) >> 10) + " KiB of this thread's stack are left, "
+                    + "too little to call into Python safely; nothing was done (a thread with a bigger stack, "
+                    + "new Thread(null, task, name, 16L << 20), gives more room)");
+        }
     }
 
     /** Whether the last entry on this thread found too little stack to run Python safely. */

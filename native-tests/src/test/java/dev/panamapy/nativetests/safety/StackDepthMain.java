@@ -213,6 +213,7 @@ public final class StackDepthMain {
                 case "releaseBuffer" -> expectVoidSlotRecursion(() -> py.exec("memoryview(rel_dyn).release()"),
                         "releaseBuffer");
                 case "javaDepthSweep" -> javaDepthSweep();
+                case "overflowAtEveryDepth" -> overflowAtEveryDepth();
                 case "budgetGivenBack" -> budgetGivenBack();
                 // a thread Python made, with a small stack, recursing through a Java function (C
                 // recursion alone on such a thread crashes standalone python3.13 as well: CPython's own)
@@ -295,6 +296,58 @@ public final class StackDepthMain {
         if (ran == 0) throw new AssertionError("no depth ran: " + refused + " refusals");
         return ran + " depths ran into RecursionError, " + refused + " were refused"
                 + (bottom ? "" : " (the sweep stopped before the bottom of this big stack)");
+    }
+
+    /**
+     * Java code that calls Python at every Java depth down to where Java itself overflows, one
+     * frame apart, so that a StackOverflowError lands on every instruction of the way into
+     * Python in turn. Whatever it interrupts, nothing may stay taken: this thread holds no call
+     * (detachThread() works), and another thread gets the GIL at once.
+     */
+    private static String overflowAtEveryDepth() throws InterruptedException {
+        int bottom = javaBottom(0);                         // how deep plain Java gets here (compiled frames are smaller)
+        int overflowed = 0, ran = 0, inARow = 0;
+        for (int depth = bottom / 2; inARow < 300 && depth < 20 * bottom; depth++) {
+            try {
+                evalAtDepth(depth);
+                ran++;
+                inARow = 0;
+            } catch (StackOverflowError e) {
+                overflowed++;
+                inARow++;
+            } catch (PythonException e) {
+                if (!e.is("RecursionError")) throw e;
+                ran++;
+                inARow = 0;
+            }
+        }
+        py.detachThread();                                  // refused while this thread counts a call
+        Thread other = new Thread(() -> py.eval("1 + 1").close(), "other-caller");
+        other.start();
+        other.join(30_000);
+        if (other.isAlive()) throw new AssertionError("another thread waits for the GIL after the sweep");
+        if (ran == 0 || overflowed == 0) throw new AssertionError(ran + " ran, " + overflowed + " overflowed: not a sweep");
+        return ran + " depths ran, " + overflowed + " overflowed, nothing left taken";
+    }
+
+    private static int javaBottom(int n) {
+        try {
+            long[] pad = new long[4];
+            pad[n & 3] = n;
+            return javaBottom(n + 1) + (int) (pad[0] * 0);
+        } catch (StackOverflowError e) {
+            return n;
+        }
+    }
+
+    private static void evalAtDepth(int depth) {
+        if (depth > 0) {
+            long[] pad = new long[4];
+            pad[depth & 3] = depth;
+            evalAtDepth(depth - 1 + (int) (pad[0] * 0));
+            return;
+        }
+        py.eval("1").close();
     }
 
     private static String atJavaDepth(int depth) {

@@ -48,6 +48,11 @@ class StackDepthTest {
         run(List.of("javaDepthSweep"), "256,512,1024");
     }
 
+    @Test
+    void aStackOverflowOnTheWayIntoPythonLeavesNothingTaken() throws Exception {
+        run(List.of("overflowAtEveryDepth"), "256,1024,0");
+    }
+
     private static void run(List<String> cases, String threads, String... jvmArgs) throws Exception {
         List<String> args = new ArrayList<>(cases);
         args.add("--threads=" + threads);
