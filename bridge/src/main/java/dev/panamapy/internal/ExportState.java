@@ -184,6 +184,10 @@ public final class ExportState {
         if (exporter != null) {
             CallState d = Interpreter.upcallEnter();    // user code: its calls nest inside Python's hold
             try {
+                if (Interpreter.refusesUserCode()) {
+                    return bufferError(c, view, "CPython is finalizing: the Java BufferExporter can no longer be asked "
+                            + "for views");
+                }
                 s = exporter.getBuffer(new BufferRequest(flags));
             } finally {
                 d.depth--;                          // no call: safe even on a stack overflow
@@ -249,7 +253,7 @@ public final class ExportState {
         int left = --exports;
         ExportTable.liveViews--;
         IntConsumer l = releaseListener;
-        if (exporter != null || l != null) {
+        if ((exporter != null || l != null) && !Interpreter.refusesUserCode()) {   // finalizing: no user code
             CallState d = Interpreter.upcallEnter();    // user code: its calls nest inside Python's hold
             try {
                 if (exporter != null) {

@@ -332,6 +332,16 @@ public final class Interpreter {
     /** Whether Java functions are refused: CPython tears down (see {@link #tearDown()}). */
     public boolean refusesJavaFunctions() { return upcallsClosed; }
 
+    /**
+     * Whether user Java code called from Python (exporters, release listeners) must not run: the
+     * running interpreter tears down (see {@link #tearDown()}). Read under the GIL, which orders
+     * it with tearDown's wait for upcalls in flight.
+     */
+    static boolean refusesUserCode() {
+        Interpreter i = running;
+        return i != null && i.upcallsClosed;
+    }
+
     // ---- the GIL --------------------------------------------------------------------------------
 
     /**
