@@ -13,6 +13,7 @@ import dev.panamapy.testing.PythonRunner;
 import dev.panamapy.testing.RequiresPythonPackage;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -36,21 +37,17 @@ class ReadOnlyExportTest {
 
     private final CPython py;
     private final Arena arena = Arena.ofShared();
-    private final CPython.Diagnostics before;
+    @RegisterExtension
+    final NothingLeftBehind nothingLeftBehind;
 
     ReadOnlyExportTest(CPython py) {
         this.py = py;
         PythonRunner.run(py, "pass").close();       // its helper module's references are taken once, here
-        this.before = py.diagnostics();
+        this.nothingLeftBehind = new NothingLeftBehind(py);
     }
 
     @AfterEach
-    void nothingLeftBehind() {
-        py.exec("import gc; gc.collect()");
-        CPython.Diagnostics after = py.diagnostics();
-        assertEquals(0, after.liveViews(), "every view was released");
-        assertEquals(before.liveExporters(), after.liveExporters(), "every JavaBuffer is gone");
-        assertEquals(before.liveReferences(), after.liveReferences(), "no reference left");
+    void closeArena() {
         arena.close();
     }
 
