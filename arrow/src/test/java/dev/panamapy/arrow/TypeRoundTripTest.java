@@ -8,6 +8,7 @@ import org.apache.arrow.memory.ArrowBuf;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.FieldVector;
+import org.apache.arrow.vector.NullVector;
 import org.apache.arrow.vector.compare.VectorEqualsVisitor;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -145,7 +146,8 @@ class TypeRoundTripTest {
                         }
                     }
                     List<Long> backAddresses = addresses(back);
-                    for (int i = 0; i < javaAddresses.size(); i++) {
+                    // an empty array's one zero offset is made by the importer (nothing to share)
+                    for (int i = 0; i < javaAddresses.size() && javaOwned.getValueCount() > 0; i++) {
                         if (i % 3 != 0) assertTrue(backAddresses.contains(javaAddresses.get(i)), "Java -> pyarrow -> Java copied " + name);
                     }
                 }
@@ -158,6 +160,10 @@ class TypeRoundTripTest {
     /** A Java-owned copy (its buffers allocated by Java). */
     private static FieldVector copy(FieldVector from) {
         FieldVector to = from.getField().createVector(allocator);
+        if (to instanceof NullVector n) {
+            n.setValueCount(from.getValueCount());
+            return n;
+        }
         to.setInitialCapacity(Math.max(1, from.getValueCount()));
         to.allocateNew();
         for (int i = 0; i < from.getValueCount(); i++) to.copyFromSafe(i, i, from);
