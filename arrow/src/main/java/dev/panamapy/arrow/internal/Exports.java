@@ -47,6 +47,7 @@ public final class Exports {
     }
 
     private static void fillSchema(Tree t, long s, Field f, Map<Long, Field> dictionaries) {
+        zero(s, SCHEMA.byteSize());
         DictionaryEncoding enc = f.getDictionary();
         ArrowType type = enc != null ? enc.getIndexType() : f.getType();
         putLong(s + S_FORMAT, t.string(Formats.format(type)));
@@ -116,6 +117,7 @@ public final class Exports {
     }
 
     private static void fillArray(Tree t, long a, Snapshot.Node n) {
+        zero(a, ARRAY.byteSize());
         putLong(a + A_LENGTH, n.length());
         putLong(a + A_NULL_COUNT, n.nullCount());
         putLong(a + A_OFFSET, 0);
