@@ -7,16 +7,12 @@ import dev.panamapy.arrow.internal.Imported;
 import dev.panamapy.arrow.internal.Snapshot;
 import dev.panamapy.arrow.internal.StreamExport;
 import dev.panamapy.testing.PythonTest;
-import org.apache.arrow.memory.BufferAllocator;
-import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.BigIntVector;
 import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.VarCharVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.compare.VectorEqualsVisitor;
 import org.apache.arrow.vector.ipc.ArrowReader;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -33,23 +29,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Arrow PyCapsule protocol end to end through Python objects, with the release semantics.
  */
 @PythonTest
-class CapsuleRoundTripTest {
+class CapsuleRoundTripTest extends AllocatorTest {
 
-    private BufferAllocator allocator;
-
-    @BeforeEach
-    void open() { allocator = new RootAllocator(); }
-
-    @AfterEach
-    void nothingLeft(CPython py) {
-        py.exec("import gc; gc.collect()");
-        assertEquals(0, Glue.liveObjects(), "Python export objects left");
-        assertEquals(0, Snapshot.live(), "exports left");
-        assertEquals(0, Imported.live(), "imports left");
-        assertEquals(0, StreamExport.live(), "streams left");
-        assertEquals(0, allocator.getAllocatedMemory(), "Java memory left");
-        allocator.close();
-    }
 
     @Test
     void aBatchCrossesPythonAndComesBackOverTheSameMemory(CPython py) {

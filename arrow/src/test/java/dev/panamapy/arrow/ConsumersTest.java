@@ -4,14 +4,10 @@ import dev.panamapy.CPython;
 import dev.panamapy.PyObject;
 import dev.panamapy.testing.PythonTest;
 import dev.panamapy.testing.RequiresPythonPackage;
-import org.apache.arrow.memory.BufferAllocator;
-import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.BigIntVector;
 import org.apache.arrow.vector.Float8Vector;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.ipc.ArrowReader;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -25,19 +21,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** Real consumers and producers: pyarrow tables and readers, pandas, polars, duckdb. */
 @PythonTest
 @RequiresPythonPackage("pyarrow")
-class ConsumersTest {
+class ConsumersTest extends AllocatorTest {
 
-    private BufferAllocator allocator;
-
-    @BeforeEach
-    void open() { allocator = new RootAllocator(); }
-
-    @AfterEach
-    void noLeak(CPython py) {
-        py.exec("import gc; gc.collect()");
-        assertEquals(0, allocator.getAllocatedMemory(), "Java memory left after the test");
-        allocator.close();
-    }
 
     @Test
     void pyarrowTableOfAJavaBatch(CPython py) {
@@ -117,21 +102,6 @@ class ConsumersTest {
             }
         } finally {
             py.exec("obj = pdf = out = None");
-        }
-    }
-
-    @Test
-    @RequiresPythonPackage("duckdb")
-    void duckdbQueriesAJavaBatch(CPython py) {
-        try (VectorSchemaRoot root = Samples.root(allocator, 100); PyObject obj = ArrowExport.batch(py, root)) {
-            py.setGlobal("obj", obj);
-            py.exec("import duckdb, pyarrow as pa\ntbl = pa.table(obj)\n"
-                    + "res = duckdb.sql('select count(*), sum(id) from tbl where x >= 10').fetchall()");
-            try (PyObject r = py.getGlobal("res")) {
-                assertEquals("[(80, 37920)]", r.toString());
-            }
-        } finally {
-            py.exec("obj = tbl = res = None");
         }
     }
 

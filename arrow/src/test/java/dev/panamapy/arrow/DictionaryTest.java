@@ -4,8 +4,6 @@ import dev.panamapy.CPython;
 import dev.panamapy.PyObject;
 import dev.panamapy.testing.PythonTest;
 import dev.panamapy.testing.RequiresPythonPackage;
-import org.apache.arrow.memory.BufferAllocator;
-import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.IntVector;
 import org.apache.arrow.vector.VarCharVector;
@@ -15,8 +13,6 @@ import org.apache.arrow.vector.dictionary.DictionaryEncoder;
 import org.apache.arrow.vector.dictionary.DictionaryProvider;
 import org.apache.arrow.vector.types.pojo.ArrowType;
 import org.apache.arrow.vector.types.pojo.DictionaryEncoding;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
@@ -29,19 +25,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** Dictionary-encoded columns both ways, with the dictionaries zero copy too. */
 @PythonTest
 @RequiresPythonPackage("pyarrow")
-class DictionaryTest {
+class DictionaryTest extends AllocatorTest {
 
-    private BufferAllocator allocator;
-
-    @BeforeEach
-    void open() { allocator = new RootAllocator(); }
-
-    @AfterEach
-    void noLeak(CPython py) {
-        py.exec("import gc; gc.collect()");
-        assertEquals(0, allocator.getAllocatedMemory());
-        allocator.close();
-    }
 
     @Test
     void pyarrowDictionaryArrayToJavaAndBack(CPython py) {

@@ -9,11 +9,7 @@ import dev.panamapy.arrow.internal.Snapshot;
 import dev.panamapy.internal.Capsules;
 import dev.panamapy.internal.Handles;
 import dev.panamapy.testing.PythonTest;
-import org.apache.arrow.memory.BufferAllocator;
-import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.VectorSchemaRoot;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
@@ -30,21 +26,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 @PythonTest
 @Tag("adversarial")
-class MalformedStructTest {
+class MalformedStructTest extends AllocatorTest {
 
-    private BufferAllocator allocator;
-
-    @BeforeEach
-    void open() { allocator = new RootAllocator(); }
-
-    @AfterEach
-    void nothingLeft(CPython py) {
-        py.exec("import gc; gc.collect()");
-        assertEquals(0, Snapshot.live());
-        assertEquals(0, Imported.live());
-        assertEquals(0, allocator.getAllocatedMemory());
-        allocator.close();
-    }
 
     /** Imports a batch whose struct at (array or schema, child index or -1) had {@code field} set to {@code value}. */
     private <T extends RuntimeException> T refused(CPython py, Class<T> type, boolean schema, int child, long field, long value,
