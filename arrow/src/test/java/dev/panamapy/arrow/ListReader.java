@@ -10,7 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** An ArrowReader over Java batches (transferred into its root one by one; it owns them). */
-final class ListReader extends ArrowReader {
+class ListReader extends ArrowReader {
     private final List<VectorSchemaRoot> batches;
     private int next;
     boolean closed;
