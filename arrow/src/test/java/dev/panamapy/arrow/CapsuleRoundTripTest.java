@@ -11,6 +11,7 @@ import org.apache.arrow.vector.BigIntVector;
 import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.VarCharVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.ViewVarCharVector;
 import org.apache.arrow.vector.compare.VectorEqualsVisitor;
 import org.apache.arrow.vector.ipc.ArrowReader;
 import org.junit.jupiter.api.Test;
@@ -22,6 +23,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -125,6 +127,16 @@ class CapsuleRoundTripTest extends AllocatorTest {
                 Thread.sleep(20);
                 py.exec("pass");
             }
+        }
+    }
+
+    @Test
+    void anUnsupportedTypeIsRefusedNamingIt(CPython py) {
+        try (ViewVarCharVector v = new ViewVarCharVector("views", allocator)) {
+            v.allocateNew();
+            v.setValueCount(0);
+            UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class, () -> ArrowExport.array(py, v));
+            assertTrue(e.getMessage().contains("Utf8View"), e.getMessage());
         }
     }
 
