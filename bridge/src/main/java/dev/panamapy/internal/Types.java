@@ -65,8 +65,9 @@ public final class Types {
         long immutable = minor >= 10 ? TPFLAGS_IMMUTABLETYPE : 0;
         long base = makeType(forever, "panamapy.JavaBuffer", Upcalls.HANDLE_OFFSET + 8,
                 "Java memory exported to Python (PEP 3118). Made by Java: CPython.export(...).",
-                new int[]{Py_bf_getbuffer(), Py_tp_dealloc(), Py_tp_new(), Py_tp_repr()},
-                new MemorySegment[]{Upcalls.GETBUFFER, Upcalls.DEALLOC, Upcalls.TP_NEW, Upcalls.REPR},
+                new int[]{Py_bf_getbuffer(), Py_tp_dealloc(), Py_tp_new(), Py_tp_repr(), Py_tp_methods()},
+                new MemorySegment[]{Upcalls.GETBUFFER, Upcalls.DEALLOC, Upcalls.TP_NEW, Upcalls.REPR,
+                        DLPackExport.methods()},     // __dlpack__, __dlpack_device__
                 0, Py_TPFLAGS_BASETYPE() | immutable);
         // + 8: a layout of their own (see the class comment); the handle stays at HANDLE_OFFSET
         long type = makeType(forever, "panamapy.JavaBuffer", Upcalls.HANDLE_OFFSET + 16,
