@@ -268,14 +268,16 @@ final class DLPackExport {
         long tensor = block + (versioned ? DLPack.V_TENSOR : DLPack.LEGACY_TENSOR);
         long arrays = Mem.getLong(tensor + DLPack.SHAPE);
         Interpreter interp = Interpreter.running();
-        if (interp != null) {
+        if (interp != null && !interp.isClosed()) {
+            // The bare GIL API, not the bridge's enter(): a consumer may call this on a thread that
+            // is inside a bridge call but let the GIL go meanwhile (torch frees tensors so), where
+            // the bridge would take it for nested; PyGILState_Ensure is right in every case.
             Handoff.run(() -> {                                 // a virtual thread cannot take the GIL
-                int g = interp.tryEnter();
-                if (g == -1) return;                            // finalized: the exporter is gone already
+                int g = PyGILState_Ensure();
                 try {
                     PyBuffer_Release(Mem.ptr(block + VIEW));
                 } finally {
-                    interp.exit(g);
+                    PyGILState_Release(g);
                 }
             });
         }
