@@ -1,14 +1,11 @@
 package dev.panamapy.internal;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
 import java.nio.ByteOrder;
 
-import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
@@ -50,12 +47,6 @@ final class DLPack {
 
     static final String LEGACY_NAME = "dltensor", VERSIONED_NAME = "dltensor_versioned";
     static final String USED_LEGACY_NAME = "used_dltensor", USED_VERSIONED_NAME = "used_dltensor_versioned";
-
-    /** Capsule names as C strings, alive forever: a capsule points at its name until it dies. */
-    static final MemorySegment C_LEGACY = Arena.global().allocateFrom(LEGACY_NAME);
-    static final MemorySegment C_VERSIONED = Arena.global().allocateFrom(VERSIONED_NAME);
-    static final MemorySegment C_USED_LEGACY = Arena.global().allocateFrom(USED_LEGACY_NAME);
-    static final MemorySegment C_USED_VERSIONED = Arena.global().allocateFrom(USED_VERSIONED_NAME);
 
     /** The DLPack data type of a struct-module format: {@code code | bits << 8} (lanes 1), or -1 if it has none. */
     static int dtypeOf(String format) {
@@ -105,25 +96,18 @@ final class DLPack {
         return kind + bits + (lanes != 1 ? "x" + lanes : "");
     }
 
-    // ---- the C calls dlpack needs beyond the bindings: libc malloc/free, the capsule API, deleters
+    // ---- the C calls DLPack needs beyond the bindings and Capsules: libc malloc/free, deleters
 
     private static final Linker LINKER = Linker.nativeLinker();
 
-    /** libpython (loaded by the bridge) first, then the C library. */
-    private static final SymbolLookup LOOKUP = SymbolLookup.loaderLookup().or(LINKER.defaultLookup());
-
     private static MethodHandle c(String name, FunctionDescriptor fd) {
-        return LINKER.downcallHandle(LOOKUP.findOrThrow(name), fd);
+        return LINKER.downcallHandle(LINKER.defaultLookup().findOrThrow(name), fd);
     }
 
     static final class C {
         private C() { }
         static final MethodHandle MALLOC = c("malloc", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG));
         static final MethodHandle FREE = c("free", FunctionDescriptor.ofVoid(JAVA_LONG));
-        static final MethodHandle CAPSULE_NEW = c("PyCapsule_New", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG));
-        static final MethodHandle CAPSULE_IS_VALID = c("PyCapsule_IsValid", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG));
-        static final MethodHandle CAPSULE_GET_POINTER = c("PyCapsule_GetPointer", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG));
-        static final MethodHandle CAPSULE_SET_NAME = c("PyCapsule_SetName", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG));
         /** void (*deleter)(DLManagedTensor[Versioned] *): calls a producer's deleter. */
         static final MethodHandle CALL_DELETER = LINKER.downcallHandle(FunctionDescriptor.ofVoid(JAVA_LONG));
     }
@@ -143,42 +127,6 @@ final class DLPack {
     static void free(long p) {
         try {
             C.FREE.invokeExact(p);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
-    }
-
-    /** {@code PyCapsule_New(pointer, name, destructor)}: a new reference, or 0 with an error set. Requires the GIL. */
-    static long capsuleNew(long pointer, MemorySegment name, MemorySegment destructor) {
-        try {
-            return (long) C.CAPSULE_NEW.invokeExact(pointer, name.address(), destructor.address());
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
-    }
-
-    /** Whether obj is a capsule of exactly this name with a non-NULL pointer (sets no error). Requires the GIL. */
-    static boolean capsuleIsValid(long capsule, MemorySegment name) {
-        try {
-            return (int) C.CAPSULE_IS_VALID.invokeExact(capsule, name.address()) != 0;
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
-    }
-
-    /** The pointer of a capsule of that name; 0 with an error set if it is not one. Requires the GIL. */
-    static long capsulePointer(long capsule, MemorySegment name) {
-        try {
-            return (long) C.CAPSULE_GET_POINTER.invokeExact(capsule, name.address());
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
-    }
-
-    /** Renames a capsule; the name must outlive it. 0, or -1 with an error set. Requires the GIL. */
-    static int capsuleSetName(long capsule, MemorySegment name) {
-        try {
-            return (int) C.CAPSULE_SET_NAME.invokeExact(capsule, name.address());
         } catch (Throwable t) {
             throw rethrow(t);
         }

@@ -29,7 +29,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  *
  * <p><b>Deleter.</b> The consumer renames the capsule ({@code used_dltensor[_versioned]}) and
  * calls the deleter when done, on any thread, with or without the GIL; a capsule never consumed
- * calls it from its destructor. The deleter takes the GIL itself to release the view, then frees
+ * calls it from its destructor ({@link Capsules}). The deleter takes the GIL itself to release the view, then frees
  * the block; once CPython is finalized it only frees the block.
  */
 final class DLPackExport {
@@ -80,31 +80,6 @@ final class DLPackExport {
             } catch (Throwable again) {
                 return 0;
             }
-        }
-    }
-
-    // void destructor(PyObject *capsule): runs with the GIL when the capsule dies
-    static void capsuleDestructor(long capsule) {
-        CallState d = null;
-        try {
-            d = Interpreter.upcallEnter();
-            boolean versioned = DLPack.capsuleIsValid(capsule, DLPack.C_VERSIONED);
-            if (!versioned && !DLPack.capsuleIsValid(capsule, DLPack.C_LEGACY)) return;   // consumed: its owner deletes
-            try (Arena a = Arena.ofConfined()) {
-                MemorySegment saved = a.allocate(JAVA_LONG, 3);      // a pending exception survives the destructor
-                PyErr_Fetch(saved, saved.asSlice(8), saved.asSlice(16));
-                long managed = DLPack.capsulePointer(capsule, versioned ? DLPack.C_VERSIONED : DLPack.C_LEGACY);
-                if (managed != 0) delete(managed, versioned);
-                PyErr_Restore(saved.getAtIndex(Mem.PTR, 0), saved.getAtIndex(Mem.PTR, 1), saved.getAtIndex(Mem.PTR, 2));
-            }
-        } catch (Throwable t) {
-            try {
-                UpcallBarrier.voidFailure("DLPack capsule destructor", t);
-            } catch (Throwable ignored) {
-                // never let it escape
-            }
-        } finally {
-            if (d != null) d.depth--;
         }
     }
 
@@ -222,9 +197,17 @@ final class DLPackExport {
         Mem.putLong(tensor + DLPack.STRIDES, arrays + 8L * ndim);
         Mem.putLong(tensor + DLPack.BYTE_OFFSET, 0);
         LIVE.increment();
-        long capsule = DLPack.capsuleNew(block, versioned ? DLPack.C_VERSIONED : DLPack.C_LEGACY, CAPSULE_DESTRUCTOR);
-        if (capsule == 0) delete(block, versioned);             // MemoryError set
-        return capsule;
+        String name = versioned ? DLPack.VERSIONED_NAME : DLPack.LEGACY_NAME;
+        try {
+            // a capsule dying unconsumed (still under its first name) deletes the tensor; a
+            // consumer renames it and calls the deleter itself
+            return Capsules.create(block, name, (capsule, now, pointer) -> {
+                if (name.equals(now)) delete(block, versioned);
+            });
+        } catch (RuntimeException | Error e) {
+            delete(block, versioned);
+            throw e;
+        }
     }
 
     /** Why the view cannot be a DLPack tensor, or null. */
@@ -318,7 +301,6 @@ final class DLPackExport {
 
     static final MemorySegment DLPACK = stub("dlpack", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG));
     static final MemorySegment DLPACK_DEVICE = stub("dlpackDevice", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG));
-    static final MemorySegment CAPSULE_DESTRUCTOR = stub("capsuleDestructor", FunctionDescriptor.ofVoid(JAVA_LONG));
     static final MemorySegment DELETER_LEGACY = stub("deleterLegacy", FunctionDescriptor.ofVoid(JAVA_LONG));
     static final MemorySegment DELETER_VERSIONED = stub("deleterVersioned", FunctionDescriptor.ofVoid(JAVA_LONG));
 

@@ -94,12 +94,12 @@ final class DLPackImport {
     }
 
     private static ForeignBuffer consume(Interpreter interp, long capsule) {
-        boolean versioned = DLPack.capsuleIsValid(capsule, DLPack.C_VERSIONED);
-        if (!versioned && !DLPack.capsuleIsValid(capsule, DLPack.C_LEGACY)) {
+        boolean versioned = Capsules.isCapsule(capsule, DLPack.VERSIONED_NAME);
+        if (!versioned && !Capsules.isCapsule(capsule, DLPack.LEGACY_NAME)) {
             throw new IllegalStateException("__dlpack__ returned " + ObjectProtocol.repr(interp.c, capsule) + ", not an unconsumed "
                     + "DLPack capsule (named 'dltensor' or 'dltensor_versioned')");
         }
-        long managed = DLPack.capsulePointer(capsule, versioned ? DLPack.C_VERSIONED : DLPack.C_LEGACY);
+        long managed = Capsules.pointer(capsule, versioned ? DLPack.VERSIONED_NAME : DLPack.LEGACY_NAME);
         long tensor, deleter;
         boolean readOnly = false;
         if (versioned) {
@@ -167,9 +167,7 @@ final class DLPackImport {
         Mem.putLong(v + PyBufferLayout.SUBOFFSETS, 0);
         Mem.putLong(v + PyBufferLayout.INTERNAL, 0);
         // consumed from here on: renamed, so its destructor leaves the deleter to us
-        if (DLPack.capsuleSetName(capsule, versioned ? DLPack.C_USED_VERSIONED : DLPack.C_USED_LEGACY) != 0) {
-            throw Errors.fetch(interp.c);
-        }
+        Capsules.rename(capsule, versioned ? DLPack.USED_VERSIONED_NAME : DLPack.USED_LEGACY_NAME);
         b.adoptTensor(deleter, managed, arrays);
         return b;
     }
