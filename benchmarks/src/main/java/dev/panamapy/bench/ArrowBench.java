@@ -164,43 +164,45 @@ public final class ArrowBench {
              PyObject ownedFn = py.eval("owned"); PyObject owned = ownedFn.call(cols, rows);
              PyObject giveC = py.eval("give_c"); PyObject giveIpc = py.eval("give_ipc")) {
             // Java -> pyarrow
-            double ours = time(() -> {
+            Runnable ours = () -> {
                 try (PyObject o = ArrowExport.batch(py, root); PyObject n = take.call(o)) {
                     check(n, rows);
                 }
-            });
-            double cdata = time(() -> {
+            };
+            Runnable cdata = () -> {
                 try (ArrowArray a = ArrowArray.allocateNew(allocator); ArrowSchema s = ArrowSchema.allocateNew(allocator)) {
                     Data.exportVectorSchemaRoot(allocator, root, null, a, s);
                     try (PyObject n = takeC.call(a.memoryAddress(), s.memoryAddress())) {
                         check(n, rows);
                     }
                 }
-            });
-            double viaIpc = !ipc ? Double.NaN : time(() -> {
+            };
+            Runnable viaIpc = !ipc ? null : () -> {
                 try (PyObject n = takeIpc.call((Object) ipcBytes(root))) {
                     check(n, rows);
                 }
-            });
+            };
             // pyarrow -> Java
-            double oursBack = time(() -> {
+            Runnable oursBack = () -> {
                 try (VectorSchemaRoot r = ArrowImport.batch(py, owned, allocator)) {
                     if (r.getRowCount() != rows) throw new IllegalStateException("rows " + r.getRowCount());
                 }
-            });
-            double cdataBack = time(() -> {
+            };
+            Runnable cdataBack = () -> {
                 try (ArrowArray a = ArrowArray.allocateNew(allocator); ArrowSchema s = ArrowSchema.allocateNew(allocator)) {
                     giveC.call(owned, a.memoryAddress(), s.memoryAddress()).close();
                     try (VectorSchemaRoot r = Data.importVectorSchemaRoot(allocator, a, s, null)) {
                         if (r.getRowCount() != rows) throw new IllegalStateException("rows " + r.getRowCount());
                     }
                 }
-            });
-            double ipcBack = !ipc ? Double.NaN : time(() -> {
+            };
+            Runnable ipcBack = !ipc ? null : () -> {
                 try (PyObject b = giveIpc.call(owned)) {
                     readIpc(b.asBytesCopy(), rows);
                 }
-            });
+            };
+            double[] to = time(ours, cdata, viaIpc);
+            double[] back = time(oursBack, cdataBack, ipcBack);
             // compute over Java memory vs pyarrow-owned memory
             double computeJava, computeOwned;
             try (PyObject o = ArrowExport.batch(py, root)) {
@@ -212,8 +214,8 @@ public final class ArrowBench {
                 computeOwned = pyMedian("sum_all(_ob)", number);
                 py.exec("del _jb, _ob\ngc.collect()");
             }
-            rowsOut.add(new String[]{label, us(ours), us(cdata), ratio(cdata, ours), us(viaIpc), ratio(viaIpc, ours),
-                    us(oursBack), us(cdataBack), ratio(cdataBack, oursBack), us(ipcBack), ratio(ipcBack, oursBack),
+            rowsOut.add(new String[]{label, us(to[0]), us(to[1]), ratio(to[1], to[0]), us(to[2]), ratio(to[2], to[0]),
+                    us(back[0]), us(back[1]), ratio(back[1], back[0]), us(back[2]), ratio(back[2], back[0]),
                     String.format(Locale.ROOT, "%.2f", computeOwned / computeJava)});
         }
     }
@@ -244,26 +246,41 @@ public final class ArrowBench {
         }
     }
 
-    /** Median ns per operation: a warm-up, then samples of enough operations to last a few ms each. */
-    private double time(Runnable op) {
-        long t0 = System.nanoTime();
-        int warm = 0;
-        while (warm < 3 || (System.nanoTime() - t0 < (quick ? 50_000_000L : 300_000_000L) && warm < 2000)) {
-            op.run();
-            warm++;
+    /**
+     * Median ns per operation of each op: a warm-up each, then samples of enough operations to
+     * last a few ms, the ops' samples interleaved (a noisy neighbour slows all of them alike,
+     * which keeps the ratios meaningful on a shared machine). A null op gives NaN.
+     */
+    private double[] time(Runnable... ops) {
+        int[] number = new int[ops.length];
+        for (int j = 0; j < ops.length; j++) {
+            if (ops[j] == null) continue;
+            long t0 = System.nanoTime();
+            int warm = 0;
+            while (warm < 3 || (System.nanoTime() - t0 < (quick ? 50_000_000L : 300_000_000L) && warm < 2000)) {
+                ops[j].run();
+                warm++;
+            }
+            double once = (System.nanoTime() - t0) / (double) warm;
+            long target = quick ? 10_000_000L : 50_000_000L;
+            number[j] = (int) Math.max(1, Math.min(100_000, target / Math.max(once, 1)));
         }
-        double once = (System.nanoTime() - t0) / (double) warm;
-        long target = quick ? 10_000_000L : 50_000_000L;
-        int number = (int) Math.max(1, Math.min(100_000, target / Math.max(once, 1)));
         int samples = quick ? 5 : 9;
-        double[] s = new double[samples];
+        double[][] s = new double[ops.length][samples];
         for (int k = 0; k < samples; k++) {
-            long a = System.nanoTime();
-            for (int i = 0; i < number; i++) op.run();
-            s[k] = (System.nanoTime() - a) / (double) number;
+            for (int j = 0; j < ops.length; j++) {
+                if (ops[j] == null) continue;
+                long a = System.nanoTime();
+                for (int i = 0; i < number[j]; i++) ops[j].run();
+                s[j][k] = (System.nanoTime() - a) / (double) number[j];
+            }
         }
-        Arrays.sort(s);
-        return s[samples / 2];
+        double[] med = new double[ops.length];
+        for (int j = 0; j < ops.length; j++) {
+            Arrays.sort(s[j]);
+            med[j] = ops[j] == null ? Double.NaN : s[j][samples / 2];
+        }
+        return med;
     }
 
     /** Median ns per run of a Python statement, timed inside Python. */
