@@ -84,22 +84,14 @@ final class DLPackExport {
     }
 
     // void deleter(DLManagedTensor *self): any thread, GIL or not
-    static void deleterLegacy(long managed) {
-        try {
-            delete(managed, false);
-        } catch (Throwable t) {
-            try {
-                UpcallBarrier.voidFailure("DLPack deleter", t);
-            } catch (Throwable ignored) {
-                // never let it escape
-            }
-        }
-    }
+    static void deleterLegacy(long managed) { deleter(managed, false); }
 
     // void deleter(DLManagedTensorVersioned *self): any thread, GIL or not
-    static void deleterVersioned(long managed) {
+    static void deleterVersioned(long managed) { deleter(managed, true); }
+
+    private static void deleter(long managed, boolean versioned) {
         try {
-            delete(managed, true);
+            delete(managed, versioned);
         } catch (Throwable t) {
             try {
                 UpcallBarrier.voidFailure("DLPack deleter", t);

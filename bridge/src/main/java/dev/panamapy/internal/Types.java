@@ -16,6 +16,8 @@ import static dev.panamapy.bindings.Python_h.*;
  * Python cannot create them ({@code tp_new} raises TypeError), Java makes them with
  * {@code PyType_GenericAlloc}.
  *
+ * <p>The base type's methods are {@code __dlpack__} and {@code __dlpack_device__} ({@link DLPackExport}).
+ *
  * <p><b>Three types, all named {@code panamapy.JavaBuffer}.</b> The base (the module's
  * {@code JavaBuffer}, what {@code isinstance} checks) holds the slots every export shares and is
  * never instantiated. Instances are of one of its two subclasses: untracked (no release upcall:

@@ -38,11 +38,7 @@ class DLPackNumpyTest {
         py.exec("import numpy as np, sys, gc");
     }
 
-    private MemorySegment doubles(int n) {
-        MemorySegment seg = arena.allocate(JAVA_DOUBLE, n);
-        for (int i = 0; i < n; i++) seg.setAtIndex(JAVA_DOUBLE, i, i + 0.5);
-        return seg;
-    }
+    private MemorySegment doubles(int n) { return DLPackProtocolTest.doubles(arena, n); }
 
     @Test
     void fromDlpackSharesJavaMemoryBothWays() {

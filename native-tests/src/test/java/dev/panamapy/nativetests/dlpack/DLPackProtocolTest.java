@@ -61,7 +61,10 @@ class DLPackProtocolTest {
                 """);
     }
 
-    private MemorySegment doubles(int n) {
+    private MemorySegment doubles(int n) { return doubles(arena, n); }
+
+    /** n doubles 0.5, 1.5, 2.5 ... from the arena (shared by the DLPack tests). */
+    static MemorySegment doubles(Arena arena, int n) {
         MemorySegment seg = arena.allocate(JAVA_DOUBLE, n);
         for (int i = 0; i < n; i++) seg.setAtIndex(JAVA_DOUBLE, i, i + 0.5);
         return seg;
