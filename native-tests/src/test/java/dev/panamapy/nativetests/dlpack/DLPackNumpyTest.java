@@ -117,6 +117,17 @@ class DLPackNumpyTest {
     }
 
     @Test
+    void complexNumpyArrayIsReadAsZdItems() {
+        py.exec("t_c = np.array([1 + 2j, -3.5 + 0.25j])");
+        try (PyObject a = py.eval("t_c"); PyBufferView v = a.dlpack()) {
+            assertEquals("Zd", v.format());
+            assertEquals(16, v.itemsize());
+            assertEquals(-3.5, v.segment().get(JAVA_DOUBLE, 16));
+            assertEquals(0.25, v.segment().get(JAVA_DOUBLE, 24));
+        }
+    }
+
+    @Test
     void readOnlyNumpyArrayGivesReadOnlyView() {
         py.exec("t_n = np.arange(4.0)\nt_n.flags.writeable = False");
         try (PyObject a = py.eval("t_n"); PyBufferView v = a.dlpack()) {
