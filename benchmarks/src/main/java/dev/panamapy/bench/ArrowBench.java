@@ -46,6 +46,8 @@ import java.util.Locale;
  * validity bitmaps).
  *
  * <pre>ArrowBench [--quick] [--cols 1,10,100] [--rows 1000,1000000,8000000] [--max-mib 1024] [--ipc-max-mib 256] [--out DIR]</pre>
+ * Sizes over {@code --max-mib} of Java data are skipped, IPC over {@code --ipc-max-mib} (it needs
+ * several copies); {@code --quick} means 1 and 10 columns, at most 128 MiB, fewer samples.
  */
 public final class ArrowBench {
 
@@ -81,6 +83,7 @@ public final class ArrowBench {
             }
         }
         if (quick && !Arrays.asList(args).contains("--cols")) cols = new long[]{1, 10};
+        if (quick && !Arrays.asList(args).contains("--max-mib")) maxMiB = 128;       // 1 x 8M, not 10 x 8M
         Files.createDirectories(out);
         try (CPython py = CPython.start()) {
             try (PyObject pa = py.importModule("pyarrow")) {
