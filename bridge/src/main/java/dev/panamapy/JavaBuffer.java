@@ -41,6 +41,14 @@ import java.util.function.IntConsumer;
  *       the bridge cannot prevent.</li>
  * </ul>
  *
+ * <p><b>DLPack.</b> The Python object also speaks the array API's DLPack protocol
+ * ({@code __dlpack__(*, stream=None, max_version=None, dl_device=None, copy=None)} and
+ * {@code __dlpack_device__()}), so {@code numpy.from_dlpack(buf)} and {@code torch.from_dlpack(buf)}
+ * share the memory too. Numeric formats only (integers, floats, {@code '?'}, {@code 'Zf'}/{@code 'Zd'},
+ * native byte order), any strides that are whole items; a read-only buffer is flagged read-only in
+ * a DLPack 1.x tensor and refused to legacy consumers (BufferError, as numpy does). Each tensor
+ * holds one view of this object until its deleter runs, so it counts in {@link #exportCount()}.
+ *
  * <p>{@link #close()} stops new exports and drops Java's reference; existing views stay valid.
  * Any thread may use this handle; methods take the GIL where they need it.
  *

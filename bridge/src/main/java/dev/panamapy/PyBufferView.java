@@ -18,6 +18,12 @@ import java.util.stream.LongStream;
  * ({@code PyBuffer_Release}, idempotent), and one never closed is released by a Cleaner that
  * takes the GIL, once neither the view nor any segment it handed out can be reached.
  *
+ * <p>A view from {@link PyObject#dlpack()} is the same over a DLPack tensor (numpy, torch,
+ * anything with {@code __dlpack__}): its format is the tensor's data type as a struct format
+ * ({@code 'd'}, {@code 'i'}, {@code '?'}, {@code 'Zd'} ...), its strides are in bytes, it is
+ * read-only when the producer flagged the tensor read-only, and {@link #close()} calls the
+ * producer's deleter instead, exactly once.
+ *
  * <p><b>Threads.</b> Like an {@code Arena.ofConfined()} segment, a view from
  * {@link PyObject#getBuffer} is confined to the thread that took it: only that thread may touch
  * its memory through the view and close it (others get {@link WrongThreadException}); taking and
@@ -53,10 +59,16 @@ public final class PyBufferView implements AutoCloseable {
     }
 
     static PyBufferView of(PyObject obj, BufferRequest request, boolean shared) {
+        return of(obj, request, shared, false);
+    }
+
+    /** A view of obj's buffer ({@code request}), or of its DLPack tensor ({@code dlpack}, request ignored). */
+    static PyBufferView of(PyObject obj, BufferRequest request, boolean shared, boolean dlpack) {
         Interpreter interp = obj.interp;
         int g = interp.enter();
         try {
-            ForeignBuffer buffer = ForeignBuffer.acquire(interp, obj.address(), request.flags());
+            ForeignBuffer buffer = dlpack ? ForeignBuffer.acquireTensor(interp, obj.address())
+                    : ForeignBuffer.acquire(interp, obj.address(), request.flags());
             Arena arena = shared ? Arena.ofShared() : Arena.ofConfined();
             return new PyBufferView(buffer, arena, shared, buffer.read(arena));
         } finally {

@@ -335,6 +335,37 @@ public final class PyObject implements AutoCloseable {
     }
 
     /**
+     * A view of this object's DLPack tensor (the Python array API's {@code __dlpack__}: numpy
+     * arrays, torch tensors, a {@code panamapy.JavaBuffer}, anything with {@code __dlpack__}),
+     * over the producer's memory, confined to this thread like {@link #getBuffer}. Asks for a
+     * DLPack 1.x tensor ({@code __dlpack__(max_version=(1, 0))}; a producer that does not take
+     * {@code max_version} is asked with no arguments); a tensor the producer flags read-only gives
+     * a read-only view (a legacy tensor cannot say so and is taken as writable, as numpy and
+     * torch do). The caller owns the view: {@link PyBufferView#close()} calls the producer's
+     * deleter, exactly once; a view never closed is released by a Cleaner. Takes the GIL.
+     *
+     * @throws IllegalArgumentException if the object has no {@code __dlpack__}, its tensor is not
+     *         in CPU memory, or its data type has no struct format (bfloat16, lanes): nothing is kept
+     * @throws IllegalStateException if the producer's tensor is malformed (the deleter is called)
+     * @throws PythonException if {@code __dlpack__} raises (BufferError for a layout the producer
+     *         cannot export)
+     */
+    public PyBufferView dlpack() {
+        return PyBufferView.of(this, null, false, true);
+    }
+
+    /**
+     * Like {@link #dlpack()} but the view may be used and closed from any thread (see {@link #getBufferShared}).
+     *
+     * @throws IllegalArgumentException if the object has no {@code __dlpack__}, is not in CPU memory, or has a data type without a struct format
+     * @throws IllegalStateException if the producer's tensor is malformed
+     * @throws PythonException if {@code __dlpack__} raises
+     */
+    public PyBufferView dlpackShared() {
+        return PyBufferView.of(this, null, true, true);
+    }
+
+    /**
      * {@code str(obj)}, exactly (lone surrogates kept, see {@link #asString()}); "&lt;closed
      * PyObject&gt;" once closed. Takes the GIL.
      *

@@ -13,15 +13,44 @@ import static dev.panamapy.bindings.Python_h.PyObject_GetBuffer;
  * explicitly ({@link #release()}) or by the Cleaner once nothing can reach the view's arena
  * (the view and every segment it handed out refer to it). Refers to neither view nor arena,
  * so that it can watch them.
+ *
+ * <p>A DLPack import ({@link DLPackImport}) is the same with another release: its
+ * {@code Py_buffer} is made by Java from the producer's tensor, and releasing it calls the
+ * producer's deleter instead of {@code PyBuffer_Release}.
  */
 public final class ForeignBuffer implements Runnable {
     private final Interpreter interp;
-    private final MemorySegment pyBuffer = Arena.ofAuto().allocate(PyBufferLayout.SIZE, 8);
+    final MemorySegment pyBuffer = Arena.ofAuto().allocate(PyBufferLayout.SIZE, 8);
     private volatile boolean acquired;
+    private long dlDeleter, dlManaged;        // a DLPack import: the producer's deleter and its argument
+    @SuppressWarnings("unused")               // kept reachable: the Py_buffer's format, shape and strides
+    private MemorySegment tensorArrays;
     private Cleaner.Cleanable cleanable;
     private boolean done;
 
     private ForeignBuffer(Interpreter interp) { this.interp = interp; }
+
+    /**
+     * Takes obj's DLPack tensor ({@code __dlpack__}) as a buffer. Requires the GIL.
+     *
+     * @throws IllegalArgumentException if obj is no CPU DLPack producer of a data type Java reads
+     * @throws IllegalStateException    if the producer's tensor is malformed
+     * @throws dev.panamapy.PythonException if {@code __dlpack__} raises
+     */
+    public static ForeignBuffer acquireTensor(Interpreter interp, long obj) {
+        return DLPackImport.acquire(interp, obj);
+    }
+
+    /** An empty buffer for {@link DLPackImport} to fill; {@link #adoptTensor} makes it released by a deleter. */
+    static ForeignBuffer forTensor(Interpreter interp) { return new ForeignBuffer(interp); }
+
+    /** From now on this buffer owns a DLPack tensor: release calls {@code deleter(managed)} (if deleter is not 0) once. */
+    void adoptTensor(long deleter, long managed, MemorySegment arrays) {
+        tensorArrays = arrays;
+        dlDeleter = deleter;
+        dlManaged = managed;
+        acquired = true;
+    }
 
     /**
      * Takes {@code obj}'s buffer with the request flags. Requires the GIL.
@@ -71,7 +100,11 @@ public final class ForeignBuffer implements Runnable {
         int g = interp.tryEnter();
         if (g == -1) return;                    // interpreter gone: so is the exporter
         try {
-            PyBuffer_Release(pyBuffer);
+            if (dlManaged != 0) {
+                if (dlDeleter != 0) DLPack.callDeleter(dlDeleter, dlManaged);
+            } else {
+                PyBuffer_Release(pyBuffer);
+            }
         } finally {
             interp.exit(g);
         }

@@ -16,6 +16,8 @@ import static dev.panamapy.bindings.Python_h.*;
  * Python cannot create them ({@code tp_new} raises TypeError), Java makes them with
  * {@code PyType_GenericAlloc}.
  *
+ * <p>The base type's methods are {@code __dlpack__} and {@code __dlpack_device__} ({@link DLPackExport}).
+ *
  * <p><b>Three types, all named {@code panamapy.JavaBuffer}.</b> The base (the module's
  * {@code JavaBuffer}, what {@code isinstance} checks) holds the slots every export shares and is
  * never instantiated. Instances are of one of its two subclasses: untracked (no release upcall:
@@ -65,8 +67,9 @@ public final class Types {
         long immutable = minor >= 10 ? TPFLAGS_IMMUTABLETYPE : 0;
         long base = makeType(forever, "panamapy.JavaBuffer", Upcalls.HANDLE_OFFSET + 8,
                 "Java memory exported to Python (PEP 3118). Made by Java: CPython.export(...).",
-                new int[]{Py_bf_getbuffer(), Py_tp_dealloc(), Py_tp_new(), Py_tp_repr()},
-                new MemorySegment[]{Upcalls.GETBUFFER, Upcalls.DEALLOC, Upcalls.TP_NEW, Upcalls.REPR},
+                new int[]{Py_bf_getbuffer(), Py_tp_dealloc(), Py_tp_new(), Py_tp_repr(), Py_tp_methods()},
+                new MemorySegment[]{Upcalls.GETBUFFER, Upcalls.DEALLOC, Upcalls.TP_NEW, Upcalls.REPR,
+                        DLPackExport.methods()},     // __dlpack__, __dlpack_device__
                 0, Py_TPFLAGS_BASETYPE() | immutable);
         // + 8: a layout of their own (see the class comment); the handle stays at HANDLE_OFFSET
         long type = makeType(forever, "panamapy.JavaBuffer", Upcalls.HANDLE_OFFSET + 16,
