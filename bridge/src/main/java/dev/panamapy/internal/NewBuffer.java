@@ -1,0 +1,513 @@
+package dev.panamapy.internal;
+
+import dev.panamapy.bindings.PyMethodDef;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+
+import static dev.panamapy.bindings.Python_h.*;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+/**
+ * {@code panamapy.newbuffer}: a drop-in for the 2013 {@code newbuffer} module, made at start.
+ * {@code BufferMixin} is a heap type whose {@code bf_getbuffer}/{@code bf_releasebuffer} are
+ * upcalls that call the instance's {@code _get_buffer(view, flags)} and
+ * {@code _release_buffer(view)} with a {@link PyBufferObject} wrapper over the consumer's
+ * struct; {@code Py_buffer} is that wrapper's type, its attributes getset upcalls.
+ *
+ * <p><b>The getbuffer path</b> ({@link #mixinGetbuffer}): the struct is cleared (readonly 1),
+ * one wrapper (kept for the next call when nothing else holds it) is bound to it, writable, for
+ * the length of the call; after the call it is detached, so a wrapper Python kept is
+ * "unallocated". A result other than None, an exception, or a view no consumer can use
+ * ({@link #refusal}) fails the request, and a reference the method stored in {@code obj} is
+ * dropped. <b>The release path</b> calls {@code _release_buffer} only when it is not
+ * {@code BufferMixin}'s own (which does nothing), with the pending exception set aside and its
+ * errors handed to {@code sys.unraisablehook}.
+ *
+ * <p>Every entry point catches Throwable (nothing may cross an upcall) and runs under the GIL.
+ */
+public final class NewBuffer {
+    private NewBuffer() { }
+
+    static long attributeError, overflowError, notImplementedError, recursionError;
+    private static long wrapperType, mixinType;
+    private static long getName, releaseName;      // interned "_get_buffer", "_release_buffer" (owned)
+    private static long cFunctionType;             // builtin_function_or_method
+    private static MemorySegment releaseDefaultDef;
+    /** PyLong objects for request flags 0..1023 (owned), made on first use. */
+    private static final long[] FLAG_INTS = new long[1024];
+    /** One wrapper kept between requests (owned; 0 while in use). Guarded by the GIL. */
+    private static long spareWrapper;
+
+    private static final Linker LINKER = Linker.nativeLinker();
+    /** PyObject_CallMethodObjArgs(obj, name, a, b, NULL). */
+    private static final MethodHandle CALL_METHOD_2 = LINKER.downcallHandle(
+            SymbolLookup.loaderLookup().findOrThrow("PyObject_CallMethodObjArgs"),
+            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG),
+            Linker.Option.firstVariadicArg(2));
+    /** PyObject_CallFunctionObjArgs(fn, a, NULL). */
+    private static final MethodHandle CALL_1 = LINKER.downcallHandle(
+            SymbolLookup.loaderLookup().findOrThrow("PyObject_CallFunctionObjArgs"),
+            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG), Linker.Option.firstVariadicArg(1));
+    private static final MemorySegment GENERIC_NEW = SymbolLookup.loaderLookup().findOrThrow("PyType_GenericNew");
+
+    /** The request constants, as in CPython's pybuffer.h. */
+    private static final Object[][] CONSTANTS = {
+        {"PyBUF_SIMPLE", 0}, {"PyBUF_WRITABLE", 0x1}, {"PyBUF_WRITEABLE", 0x1}, {"PyBUF_FORMAT", 0x4},
+        {"PyBUF_ND", 0x8}, {"PyBUF_STRIDES", 0x18}, {"PyBUF_C_CONTIGUOUS", 0x38}, {"PyBUF_F_CONTIGUOUS", 0x58},
+        {"PyBUF_ANY_CONTIGUOUS", 0x98}, {"PyBUF_INDIRECT", 0x118}, {"PyBUF_CONTIG", 0x9}, {"PyBUF_CONTIG_RO", 0x8},
+        {"PyBUF_STRIDED", 0x19}, {"PyBUF_STRIDED_RO", 0x18}, {"PyBUF_RECORDS", 0x1d}, {"PyBUF_RECORDS_RO", 0x1c},
+        {"PyBUF_FULL", 0x11d}, {"PyBUF_FULL_RO", 0x11c}, {"PyBUF_READ", 0x100}, {"PyBUF_WRITE", 0x200},
+        {"PyBUF_MAX_NDIM", 64},
+    };
+    private static final int FORMAT_FLAG = 0x4;
+    static final int MAX_NDIM = 64;
+
+    /**
+     * Makes {@code panamapy.newbuffer}, binds it as the {@code newbuffer} attribute of the
+     * {@code panamapy} module and registers it in {@code sys.modules}. Requires the GIL, at start.
+     *
+     * @param panamapy the {@code panamapy} module (borrowed)
+     */
+    static void install(long panamapy) {
+        try (Arena a = Arena.ofConfined()) {
+            attributeError = global("PyExc_AttributeError");
+            overflowError = global("PyExc_OverflowError");
+            notImplementedError = global("PyExc_NotImplementedError");
+            recursionError = global("PyExc_RecursionError");
+            getName = Errors.check(null, PyUnicode_FromString(a.allocateFrom("_get_buffer")));
+            releaseName = Errors.check(null, PyUnicode_FromString(a.allocateFrom("_release_buffer")));
+            Arena forever = Arena.global();
+            wrapperType = Types.makeType(forever, "panamapy.newbuffer.Py_buffer", PyBufferObject.SIZE,
+                    "Py_buffer(buffer_address=None, filled=False, preserve=False)\n--\n\n"
+                            + "A C Py_buffer struct's fields as attributes (pointers as int addresses, None for NULL). "
+                            + "Raw addresses are trusted, exactly like ctypes: keeping that memory valid is the "
+                            + "program's job.",
+                    new int[]{Py_tp_new(), SLOT_TP_INIT, Py_tp_dealloc(), SLOT_NB_BOOL, SLOT_TP_GETSET, Py_tp_methods()},
+                    new MemorySegment[]{GENERIC_NEW, WRAPPER_INIT, WRAPPER_DEALLOC, WRAPPER_BOOL, getsets(forever),
+                        methods(forever, new String[]{"get_buffer", "release_buffer"},
+                                new MemorySegment[]{WRAPPER_GET_BUFFER, WRAPPER_RELEASE_BUFFER},
+                                new int[]{METH_VARARGS() | METH_KEYWORDS(), METH_NOARGS()},
+                                new String[]{"get_buffer(obj, flags=PyBUF_SIMPLE): fill the struct with "
+                                        + "PyObject_GetBuffer (allocating one if there is none)",
+                                    "release_buffer(): release a struct this wrapper filled (PyBuffer_Release)"})},
+                    0, Py_TPFLAGS_BASETYPE());
+            MemorySegment mixinMethods = methods(forever, new String[]{"_get_buffer", "_release_buffer"},
+                    new MemorySegment[]{MIXIN_GET_DEFAULT, MIXIN_RELEASE_DEFAULT},
+                    new int[]{METH_VARARGS(), METH_O()},
+                    new String[]{"_get_buffer(view, flags): fill the Py_buffer wrapper view; must return None. "
+                            + "Abstract: raises NotImplementedError",
+                        "_release_buffer(view): told of each release of a view whose obj is this object; does nothing"});
+            releaseDefaultDef = PyMethodDef.asSlice(mixinMethods, 1);
+            mixinType = Types.makeType(forever, "panamapy.newbuffer.BufferMixin", Upcalls.HANDLE_OFFSET,
+                    "A base class whose instances export buffers through their _get_buffer(view, flags) and "
+                            + "_release_buffer(view) methods (newbuffer's BufferMixin).",
+                    new int[]{Py_bf_getbuffer(), Py_bf_releasebuffer(), Py_tp_methods()},
+                    new MemorySegment[]{MIXIN_GETBUFFER, MIXIN_RELEASEBUFFER, mixinMethods}, 0, Py_TPFLAGS_BASETYPE());
+            long m = Errors.check(null, PyModule_New(a.allocateFrom("panamapy.newbuffer")));
+            try {
+                put(a, m, "BufferMixin", mixinType);
+                put(a, m, "Py_buffer", wrapperType);
+                put(a, m, "PyBUFFER_SIZEOF", PyLong_FromSsize_t(PyBufferLayout.SIZE).address(), true);
+                for (Object[] k : CONSTANTS) put(a, m, (String) k[0], PyLong_FromLong((Integer) k[1]).address(), true);
+                put(a, m, "__doc__", Text.newStr("panamapy.newbuffer: pure-Python buffer exporters (BufferMixin) "
+                        + "and the Py_buffer struct as a Python object; a drop-in for the newbuffer module."), true);
+                put(a, m, "newbuffer", m);
+                Errors.checkInt(null, PyObject_SetAttrString(Mem.ptr(panamapy), a.allocateFrom("newbuffer"), Mem.ptr(m)));
+                Errors.checkInt(null, PyDict_SetItemString(PyImport_GetModuleDict(), a.allocateFrom("panamapy.newbuffer"),
+                        Mem.ptr(m)));
+            } finally {
+                Py_DecRef(Mem.ptr(m));          // sys.modules and panamapy hold it
+            }
+            long probe = Errors.check(null, PyObject_GetAttrString(Mem.ptr(panamapy), a.allocateFrom("__dir__")));
+            cFunctionType = Convert.typeOf(probe);
+            Py_DecRef(Mem.ptr(probe));
+        }
+    }
+
+    private static void put(Arena a, long module, String name, long value) {
+        Errors.checkInt(null, PyObject_SetAttrString(Mem.ptr(module), a.allocateFrom(name), Mem.ptr(value)));
+    }
+
+    private static void put(Arena a, long module, String name, long newValue, boolean steal) {
+        if (newValue == 0) throw Errors.fetch(null);
+        try {
+            put(a, module, name, newValue);
+        } finally {
+            if (steal) Py_DecRef(Mem.ptr(newValue));
+        }
+    }
+
+    /** The value of a {@code PyObject *} global of libpython. */
+    private static long global(String name) {
+        return SymbolLookup.loaderLookup().findOrThrow(name).reinterpret(8).get(JAVA_LONG, 0);
+    }
+
+    // typeslots.h ids missing from the generated constants (stable since 3.2)
+    private static final int SLOT_NB_BOOL = 9, SLOT_TP_INIT = 60, SLOT_TP_GETSET = 73;
+    /** sizeof(PyGetSetDef): name, get, set, doc, closure. */
+    private static final long GETSET_SIZE = 40;
+
+    private static MemorySegment getsets(Arena forever) {
+        String[] f = PyBufferObject.FIELDS;
+        MemorySegment defs = forever.allocate(GETSET_SIZE * (f.length + 1));
+        for (int i = 0; i < f.length; i++) {
+            long at = i * GETSET_SIZE;
+            defs.set(JAVA_LONG, at, forever.allocateFrom(f[i]).address());
+            defs.set(JAVA_LONG, at + 8, WRAPPER_GET.address());
+            defs.set(JAVA_LONG, at + 16, WRAPPER_SET.address());
+            defs.set(JAVA_LONG, at + 24, forever.allocateFrom("Py_buffer." + f[i]).address());
+            defs.set(JAVA_LONG, at + 32, i);
+        }
+        return defs;                            // the last entry is zero: the sentinel
+    }
+
+    private static MemorySegment methods(Arena forever, String[] names, MemorySegment[] fns, int[] flags, String[] docs) {
+        MemorySegment defs = PyMethodDef.allocateArray(names.length + 1, forever);
+        for (int i = 0; i < names.length; i++) {
+            MemorySegment d = PyMethodDef.asSlice(defs, i);
+            PyMethodDef.ml_name(d, forever.allocateFrom(names[i]));
+            PyMethodDef.ml_meth(d, fns[i]);
+            PyMethodDef.ml_flags(d, flags[i]);
+            PyMethodDef.ml_doc(d, forever.allocateFrom(docs[i]));
+        }
+        return defs;
+    }
+
+    /** Sets a Python exception with an exact message. Never throws. */
+    static void setError(long type, String message) {
+        long m = Text.newStr(message);
+        if (m == 0) return;                     // MemoryError pending instead
+        PyErr_SetObject(Mem.ptr(type), Mem.ptr(m));
+        Py_DecRef(Mem.ptr(m));
+    }
+
+    // ---- BufferMixin ------------------------------------------------------------------------
+
+    // int getbuffer(PyObject *self, Py_buffer *view, int flags)
+    static int mixinGetbuffer(long self, long view, int flags) {
+        boolean nested = false;
+        Constants c = Upcalls.c;
+        try {
+            if (view == 0) {
+                setError(c.excBufferError, "BufferMixin: a NULL Py_buffer was given to fill");
+                return -1;
+            }
+            Mem.putLong(view + PyBufferLayout.OBJ, 0);
+            StackGuard.measure();               // with no stack left: StackOverflowError, nothing taken
+            if (StackGuard.exhausted()) throw StackGuard.refusal(c);
+            StackGuard.enterNested();
+            nested = true;
+            PyBufferObject.clear(view);
+            long w = takeWrapper();
+            PyBufferObject.bind(w, view, PyBufferObject.PRESERVE);
+            long flagsObj = flagInt(flags);
+            long r;
+            try {
+                r = (long) CALL_METHOD_2.invokeExact(self, getName, w, flagsObj, 0L);
+            } finally {
+                PyBufferObject.bind(w, 0, 0);
+                giveBack(w);
+                if (flags < 0 || flags >= FLAG_INTS.length) Py_DecRef(Mem.ptr(flagsObj));
+            }
+            if (r == 0) return failed(view);
+            if (r != c.none) {
+                Py_DecRef(Mem.ptr(r));
+                setError(c.excValueError, "_get_buffer method return value was not None");
+                return failed(view);
+            }
+            Py_DecRef(Mem.ptr(r));
+            String refusal = refusal(view, flags);
+            if (refusal != null) {
+                setError(c.excBufferError, refusal);
+                return failed(view);
+            }
+            return 0;
+        } catch (Throwable t) {
+            try {
+                dropObj(view);
+                return UpcallBarrier.bufferFailure(c, t, view);
+            } catch (Throwable again) {
+                return -1;
+            }
+        } finally {
+            if (nested) StackGuard.leaveNested();
+        }
+    }
+
+    /**
+     * What makes a filled view unusable for every consumer (the rest, deliberately broken views
+     * included, is the exporter's to decide), or null.
+     */
+    static String refusal(long view, int flags) {
+        int ndim = Mem.getInt(view + PyBufferLayout.NDIM);
+        if (ndim < 0 || ndim > MAX_NDIM) {
+            return "_get_buffer set ndim to " + ndim + ": a buffer has 0 to " + MAX_NDIM + " (PyBUF_MAX_NDIM) dimensions";
+        }
+        long len = Mem.getLong(view + PyBufferLayout.LEN);
+        if (len < 0) return "_get_buffer set len to " + len + ": a buffer's length in bytes is never negative";
+        long itemsize = Mem.getLong(view + PyBufferLayout.ITEMSIZE);
+        if (itemsize < 0) return "_get_buffer set itemsize to " + itemsize + ": an item's size is never negative";
+        if ((flags & FORMAT_FLAG) != 0 && Mem.getLong(view + PyBufferLayout.FORMAT) == 0) {
+            return "_get_buffer left format None (NULL) but the request has PyBUF_FORMAT: set format to the address of "
+                    + "a NUL-terminated struct format string";
+        }
+        return null;
+    }
+
+    /** A failed request: the reference the method may have put in obj is dropped; -1. */
+    private static int failed(long view) {
+        dropObj(view);
+        return -1;
+    }
+
+    private static void dropObj(long view) {
+        if (view == 0) return;
+        long o = Mem.getLong(view + PyBufferLayout.OBJ);
+        Mem.putLong(view + PyBufferLayout.OBJ, 0);
+        if (o != 0) {
+            // keep the request's error: dropping the last reference may run Python code
+            try (Arena a = Arena.ofConfined()) {
+                MemorySegment t = a.allocate(8), v = a.allocate(8), tb = a.allocate(8);
+                PyErr_Fetch(t, v, tb);
+                Py_DecRef(Mem.ptr(o));
+                PyErr_Restore(t.get(Mem.PTR, 0), v.get(Mem.PTR, 0), tb.get(Mem.PTR, 0));
+            }
+        }
+    }
+
+    // void releasebuffer(PyObject *self, Py_buffer *view)
+    static void mixinReleasebuffer(long self, long view) {
+        Constants c = Upcalls.c;
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment t = a.allocate(8), v = a.allocate(8), tb = a.allocate(8);
+            boolean pending = PyErr_Occurred().address() != 0;
+            if (pending) PyErr_Fetch(t, v, tb);     // a release may happen while an exception unwinds
+            try {
+                callRelease(c, self, view);
+            } finally {
+                if (pending) PyErr_Restore(t.get(Mem.PTR, 0), v.get(Mem.PTR, 0), tb.get(Mem.PTR, 0));
+            }
+        } catch (Throwable t) {
+            try {
+                UpcallBarrier.voidFailure("BufferMixin bf_releasebuffer", t);
+            } catch (Throwable ignored) {
+                // never let it escape
+            }
+        }
+    }
+
+    private static void callRelease(Constants c, long self, long view) throws Throwable {
+        long meth = PyObject_GetAttr(Mem.ptr(self), Mem.ptr(releaseName)).address();
+        if (meth == 0) {
+            PyErr_WriteUnraisable(Mem.ptr(self));
+            return;
+        }
+        try {
+            // BufferMixin's own _release_buffer does nothing: no wrapper, no call
+            if (Convert.typeOf(meth) == cFunctionType && Mem.getLong(meth + Upcalls.HANDLE_OFFSET) == releaseDefaultDef.address()) {
+                return;
+            }
+            StackGuard.measure();
+            if (StackGuard.exhausted()) {
+                setError(recursionError, "too little stack left on this thread to call _release_buffer");
+                PyErr_WriteUnraisable(Mem.ptr(meth));
+                return;
+            }
+            StackGuard.enterNested();
+            try {
+                long w = takeWrapper();
+                PyBufferObject.bind(w, view, PyBufferObject.FILLED | PyBufferObject.PRESERVE);
+                long r;
+                try {
+                    r = (long) CALL_1.invokeExact(meth, w, 0L);
+                } finally {
+                    PyBufferObject.bind(w, 0, 0);
+                    giveBack(w);
+                }
+                if (r == 0) PyErr_WriteUnraisable(Mem.ptr(meth));
+                else Py_DecRef(Mem.ptr(r));
+            } finally {
+                StackGuard.leaveNested();
+            }
+        } finally {
+            Py_DecRef(Mem.ptr(meth));
+        }
+    }
+
+    /** A wrapper for one call: the spare one, or a new one. */
+    private static long takeWrapper() {
+        long w = spareWrapper;
+        if (w != 0) {
+            spareWrapper = 0;
+            return w;
+        }
+        return Errors.check(Upcalls.c, PyType_GenericAlloc(Mem.ptr(wrapperType), 0));
+    }
+
+    /** Keeps a detached wrapper as the spare if nothing else holds it, else drops our reference. */
+    private static void giveBack(long w) {
+        if (spareWrapper == 0 && Mem.getLong(w) == 1) spareWrapper = w;
+        else Py_DecRef(Mem.ptr(w));
+    }
+
+    /** The Python int for request flags: borrowed for 0..1023, else a new reference. */
+    private static long flagInt(int flags) {
+        if (flags >= 0 && flags < FLAG_INTS.length) {
+            long o = FLAG_INTS[flags];
+            if (o == 0) o = FLAG_INTS[flags] = Errors.check(Upcalls.c, PyLong_FromLong(flags));
+            return o;
+        }
+        return Errors.check(Upcalls.c, PyLong_FromLong(flags));
+    }
+
+    // PyObject *_get_buffer(self, args): BufferMixin's abstract method
+    static long mixinGetDefault(long self, long args) {
+        try {
+            setError(notImplementedError, "abstract method");
+        } catch (Throwable t) {
+            // nothing more to do: NULL without an exception is CPython's SystemError
+        }
+        return 0;
+    }
+
+    // PyObject *_release_buffer(self, view): does nothing
+    static long mixinReleaseDefault(long self, long view) {
+        try {
+            return ObjectProtocol.newReference(Upcalls.c.none);
+        } catch (Throwable t) {
+            return 0;
+        }
+    }
+
+    // ---- Py_buffer --------------------------------------------------------------------------
+
+    // PyObject *get(PyObject *self, void *closure)
+    static long wrapperGet(long self, long closure) {
+        try {
+            return PyBufferObject.get(Upcalls.c, self, (int) closure);
+        } catch (Throwable t) {
+            try {
+                return UpcallBarrier.objectFailure(Upcalls.c, Upcalls.c.excSystemError, t);
+            } catch (Throwable again) {
+                return 0;
+            }
+        }
+    }
+
+    // int set(PyObject *self, PyObject *value, void *closure)
+    static int wrapperSet(long self, long value, long closure) {
+        try {
+            return PyBufferObject.set(Upcalls.c, self, value, (int) closure);
+        } catch (Throwable t) {
+            try {
+                UpcallBarrier.objectFailure(Upcalls.c, Upcalls.c.excSystemError, t);
+            } catch (Throwable again) {
+                // -1 below
+            }
+            return -1;
+        }
+    }
+
+    // int init(PyObject *self, PyObject *args, PyObject *kwds)
+    static int wrapperInit(long self, long args, long kwds) {
+        try {
+            return PyBufferObject.init(Upcalls.c, self, args, kwds);
+        } catch (Throwable t) {
+            try {
+                UpcallBarrier.objectFailure(Upcalls.c, Upcalls.c.excSystemError, t);
+            } catch (Throwable again) {
+                // -1 below
+            }
+            return -1;
+        }
+    }
+
+    // int bool(PyObject *self)
+    static int wrapperBool(long self) {
+        return PyBufferObject.bool(self);
+    }
+
+    // PyObject *get_buffer(PyObject *self, PyObject *args, PyObject *kwds)
+    static long wrapperGetBuffer(long self, long args, long kwds) {
+        try {
+            return PyBufferObject.getBuffer(Upcalls.c, self, args, kwds);
+        } catch (Throwable t) {
+            try {
+                return UpcallBarrier.objectFailure(Upcalls.c, Upcalls.c.excSystemError, t);
+            } catch (Throwable again) {
+                return 0;
+            }
+        }
+    }
+
+    // PyObject *release_buffer(PyObject *self, PyObject *unused)
+    static long wrapperReleaseBuffer(long self, long unused) {
+        try {
+            return PyBufferObject.releaseBuffer(Upcalls.c, self);
+        } catch (Throwable t) {
+            try {
+                return UpcallBarrier.objectFailure(Upcalls.c, Upcalls.c.excSystemError, t);
+            } catch (Throwable again) {
+                return 0;
+            }
+        }
+    }
+
+    // void dealloc(PyObject *self): gives back what the wrapper holds, then frees it with its type's tp_free
+    static void wrapperDealloc(long self) {
+        try {
+            PyBufferObject.reset(self);
+        } catch (Throwable t) {
+            try {
+                UpcallBarrier.voidFailure("Py_buffer tp_dealloc", t);
+            } catch (Throwable ignored) {
+                // never let it escape
+            }
+        }
+        try {
+            long type = Convert.typeOf(self);
+            MemorySegment free = PyType_GetSlot(Mem.ptr(type), Py_tp_free());
+            if (free.address() == 0) PyObject_Free(Mem.ptr(self));
+            else FREE.invokeExact(free, self);
+            Py_DecRef(Mem.ptr(type));           // a heap type's instance holds a reference to it
+        } catch (Throwable t) {
+            try {
+                UpcallBarrier.voidFailure("Py_buffer tp_dealloc (free)", t);
+            } catch (Throwable ignored) {
+                // never let it escape
+            }
+        }
+    }
+
+    // ---- stubs ------------------------------------------------------------------------------
+
+    private static final MethodHandle FREE = LINKER.downcallHandle(FunctionDescriptor.ofVoid(JAVA_LONG));
+
+    private static final MemorySegment MIXIN_GETBUFFER = stub("mixinGetbuffer", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT));
+    private static final MemorySegment MIXIN_RELEASEBUFFER = stub("mixinReleasebuffer", FunctionDescriptor.ofVoid(JAVA_LONG, JAVA_LONG));
+    private static final MemorySegment MIXIN_GET_DEFAULT = stub("mixinGetDefault", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG));
+    private static final MemorySegment MIXIN_RELEASE_DEFAULT = stub("mixinReleaseDefault", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG));
+    private static final MemorySegment WRAPPER_GET = stub("wrapperGet", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG));
+    private static final MemorySegment WRAPPER_SET = stub("wrapperSet", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG));
+    private static final MemorySegment WRAPPER_INIT = stub("wrapperInit", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG));
+    private static final MemorySegment WRAPPER_BOOL = stub("wrapperBool", FunctionDescriptor.of(JAVA_INT, JAVA_LONG));
+    private static final MemorySegment WRAPPER_GET_BUFFER = stub("wrapperGetBuffer", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG));
+    private static final MemorySegment WRAPPER_RELEASE_BUFFER = stub("wrapperReleaseBuffer", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG));
+    private static final MemorySegment WRAPPER_DEALLOC = stub("wrapperDealloc", FunctionDescriptor.ofVoid(JAVA_LONG));
+
+    private static MemorySegment stub(String method, FunctionDescriptor fd) {
+        try {
+            var mh = MethodHandles.lookup().findStatic(NewBuffer.class, method, fd.toMethodType());
+            return LINKER.upcallStub(mh, fd, Arena.global());
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+}

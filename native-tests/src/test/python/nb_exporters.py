@@ -1,0 +1,259 @@
+"""Pure-Python buffer exporters on panamapy.newbuffer.BufferMixin, for the JUnit tests of
+package dev.panamapy.nativetests.newbuffer. No ctypes: native memory is array.array storage
+(array.buffer_info() gives its address), and raw reads go through RawMemory, itself a
+BufferMixin exporter."""
+import array
+import struct
+
+import panamapy.newbuffer as nb
+from panamapy.newbuffer import BufferMixin, Py_buffer
+
+SSIZE = struct.calcsize("n")
+
+# _testbuffer's request predicates (Modules/_testbuffer.c), one a line
+def req_indirect(f): return (f & nb.PyBUF_INDIRECT) == nb.PyBUF_INDIRECT
+def req_c_contiguous(f): return (f & nb.PyBUF_C_CONTIGUOUS) == nb.PyBUF_C_CONTIGUOUS
+def req_f_contiguous(f): return (f & nb.PyBUF_F_CONTIGUOUS) == nb.PyBUF_F_CONTIGUOUS
+def req_any_contiguous(f): return (f & nb.PyBUF_ANY_CONTIGUOUS) == nb.PyBUF_ANY_CONTIGUOUS
+def req_strides(f): return (f & nb.PyBUF_STRIDES) == nb.PyBUF_STRIDES
+def req_shape(f): return (f & nb.PyBUF_ND) == nb.PyBUF_ND
+def req_writable(f): return f & nb.PyBUF_WRITABLE
+def req_format(f): return f & nb.PyBUF_FORMAT
+
+
+class Native:
+    """Native memory owned by a Python object: address, and the object that keeps it alive."""
+
+    def __init__(self, data, typecode="B"):
+        self.storage = array.array(typecode, data)
+        self.address = self.storage.buffer_info()[0] if len(self.storage) else 0
+
+    @staticmethod
+    def ssizes(values):
+        return Native(values, "q") if values is not None else None
+
+    @staticmethod
+    def cstring(text):
+        return Native(text.encode("ascii") + b"\0", "B")
+
+
+def addr(native):
+    return None if native is None else native.address
+
+
+class RawMemory(BufferMixin):
+    """Read-only bytes at a raw address (dangerous by design, like ctypes)."""
+
+    FORMAT = None                       # Native.cstring("B"), made on first use
+
+    def __init__(self, address, length):
+        self.address, self.length = address, length
+
+    def _get_buffer(self, view, flags):
+        view.obj = self
+        view.buf = self.address
+        view.len = self.length
+        view.readonly = 1
+        view.itemsize = 1
+        view.ndim = 1
+        if req_format(flags):
+            if RawMemory.FORMAT is None:
+                RawMemory.FORMAT = Native.cstring("B")
+            view.format = RawMemory.FORMAT.address
+        if req_writable(flags):
+            raise BufferError("RawMemory is read-only")
+
+
+def read_ssizes(address, n):
+    if address is None:
+        return None
+    return list(memoryview(RawMemory(address, n * SSIZE)).cast("n")) if n else []
+
+
+def read_cstring(address):
+    if address is None:
+        return None
+    out = bytearray()
+    while True:
+        b = bytes(memoryview(RawMemory(address + len(out), 1)))
+        if b == b"\0":
+            return out.decode("ascii")
+        out += b
+
+
+def fields(view):
+    """A filled Py_buffer's fields as plain values (arrays read out), for comparisons."""
+    ndim = view.ndim
+    return {
+        "len": view.len, "itemsize": view.itemsize, "readonly": bool(view.readonly), "ndim": ndim,
+        "format": read_cstring(view.format),
+        "shape": read_ssizes(view.shape, ndim), "strides": read_ssizes(view.strides, ndim),
+        "suboffsets": read_ssizes(view.suboffsets, ndim),
+    }
+
+
+class Layout(BufferMixin):
+    """Exports a given layout with _testbuffer's request rules: base memory, byte offset of the
+    first element, format, itemsize, shape, strides, optional suboffsets (PIL-style indirect),
+    read-only flag. Counts live exports."""
+
+    name = "ndarray"
+
+    def __init__(self, memory, offset, fmt, itemsize, shape, strides, suboffsets=None, readonly=False,
+                 keep=()):
+        self.memory = memory               # Native or an int address (kept alive by keep)
+        self.keep = keep
+        self.buf = (memory.address if isinstance(memory, Native) else memory) + offset
+        self.fmt = Native.cstring(fmt)
+        self.itemsize = itemsize
+        self.shape_values = list(shape)
+        self.shape = Native.ssizes(shape)
+        self.strides_values = list(strides)
+        self.strides = Native.ssizes(strides)
+        self.suboffsets = Native.ssizes(suboffsets)
+        self.readonly = readonly
+        self.exports = 0
+        n = 1
+        for s in shape:
+            n *= s
+        self.length = n * itemsize
+
+    def c_contiguous(self):
+        return self.suboffsets is None and self.strides_values == c_strides(self.shape_values, self.itemsize)
+
+    def f_contiguous(self):
+        return self.suboffsets is None and self.strides_values == f_strides(self.shape_values, self.itemsize)
+
+    def _get_buffer(self, view, flags):
+        n = self.name
+        if req_writable(flags) and self.readonly:
+            raise BufferError(n + " is not writable")
+        view.buf = self.buf
+        view.len = self.length
+        view.itemsize = self.itemsize
+        view.readonly = self.readonly
+        view.ndim = len(self.shape_values)
+        view.format = addr(self.fmt) if req_format(flags) else None
+        view.shape = addr(self.shape)
+        view.strides = addr(self.strides)
+        view.suboffsets = addr(self.suboffsets)
+        c, f = self.c_contiguous(), self.f_contiguous()
+        if req_c_contiguous(flags) and not c:
+            raise BufferError(n + " is not C-contiguous")
+        if req_f_contiguous(flags) and not f:
+            raise BufferError(n + " is not Fortran contiguous")
+        if req_any_contiguous(flags) and not (c or f):
+            raise BufferError(n + " is not contiguous")
+        if not req_indirect(flags) and self.suboffsets is not None:
+            raise BufferError(n + " cannot be represented without suboffsets")
+        if not req_strides(flags):
+            if not c:
+                raise BufferError(n + " is not C-contiguous")
+            view.strides = None
+        if not req_shape(flags):
+            if view.format is not None:
+                raise BufferError(n + ": cannot cast to unsigned bytes if the format flag is present")
+            view.ndim = 1
+            view.shape = None
+        view.obj = self
+        self.exports += 1
+
+    def _release_buffer(self, view):
+        self.exports -= 1
+
+
+def c_strides(shape, itemsize):
+    out, s = [], itemsize
+    for n in reversed(shape):
+        out.insert(0, s)
+        s *= n
+    return out
+
+
+def f_strides(shape, itemsize):
+    out, s = [], itemsize
+    for n in shape:
+        out.append(s)
+        s *= n
+    return out
+
+
+def from_testbuffer(nd):
+    """A Layout over a _testbuffer.ndarray's own memory (kept alive), read through Py_buffer."""
+    v = Py_buffer()
+    v.get_buffer(nd, nb.PyBUF_FULL_RO)
+    try:
+        f = fields(v)
+        lay = Layout(v.buf, 0, f["format"], f["itemsize"], f["shape"], f["strides"], f["suboffsets"],
+                     readonly=f["readonly"], keep=(nd,))
+        return lay
+    finally:
+        v.release_buffer()
+
+
+# ---- layouts memoryview cannot make -----------------------------------------------------------
+
+def pil_2d(rows, cols):
+    """A PIL-style indirect 2-d array of int64: a row-pointer array, suboffsets (0, -1)."""
+    data = [Native([r * 100 + c for c in range(cols)], "q") for r in range(rows)]
+    pointers = Native([d.address for d in data], "Q")
+    lay = Layout(pointers, 0, "q", 8, (rows, cols), (8, 8), suboffsets=(0, -1), keep=(data,))
+    return lay
+
+
+def negative_with_offset(n):
+    """int32 0..n-1 exported backwards: buf points at the last element, stride -4."""
+    mem = Native(list(range(n)), "i")
+    return Layout(mem, 4 * (n - 1), "i", 4, (n,), (-4,))
+
+
+def zero_strides(rows, cols):
+    """One row of int16 repeated: stride 0 on the first axis."""
+    mem = Native(list(range(cols)), "h")
+    return Layout(mem, 0, "h", 2, (rows, cols), (0, 2))
+
+
+class Broken(BufferMixin):
+    """Deliberately broken views: each kind fills the struct in one wrong way."""
+
+    def __init__(self, kind):
+        self.kind = kind
+        self.mem = Native(range(16), "B")
+        self.fmt = Native.cstring("B")
+        self.bad_fmt = Native.cstring("not a format")
+        self.shape = Native.ssizes([16])
+        self.big_shape = Native.ssizes([1 << 40])
+        self.strides = Native.ssizes([1])
+
+    def _get_buffer(self, view, flags):
+        k = self.kind
+        view.obj = self
+        view.buf = self.mem.address
+        view.len = 16
+        view.itemsize = 1
+        view.ndim = 1
+        view.format = self.fmt.address if req_format(flags) else None
+        view.shape = self.shape.address if req_shape(flags) else None
+        view.strides = self.strides.address if req_strides(flags) else None
+        if k == "ndim65":
+            view.ndim = 65
+        elif k == "negative_len":
+            view.len = -1
+        elif k == "format_null":
+            view.format = None
+        elif k == "bad_format":
+            view.format = self.bad_fmt.address
+        elif k == "itemsize_mismatch":
+            view.itemsize = 3
+        elif k == "len_mismatch":
+            view.len = 7
+        elif k == "writable_lie":
+            view.readonly = 1           # then a WRITABLE request is accepted anyway
+        elif k == "returns_value":
+            return 1
+        elif k == "raises":
+            raise KeyError("exporter failed")
+        elif k == "ndim0_with_shape":
+            view.ndim = 0
+        elif k == "no_obj":
+            view.obj = None
