@@ -258,6 +258,31 @@ public final class NewBuffer {
             return "_get_buffer left format None (NULL) but the request has PyBUF_FORMAT: set format to the address of "
                     + "a NUL-terminated struct format string";
         }
+        // consumers divide by itemsize, index shape and copy product(shape) * itemsize bytes into len
+        // bytes: a view that breaks these crashes memoryview and bytes() (SIGFPE, NULL read, heap overflow)
+        if (itemsize < 1 && (ndim > 0 || len > 0)) {
+            return "_get_buffer set itemsize to " + itemsize + ": an item has at least 1 byte (set itemsize, and ndim 1 "
+                    + "for a plain block of bytes)";
+        }
+        long shape = Mem.getLong(view + PyBufferLayout.SHAPE);
+        if (ndim > 1 && shape == 0) {
+            return "_get_buffer set ndim to " + ndim + " but left shape None (NULL): a view of more than one dimension "
+                    + "needs the address of ndim Py_ssize_t extents";
+        }
+        if (shape != 0 && ndim > 0) {
+            long items = 1;
+            for (int i = 0; i < ndim; i++) {
+                long n = Mem.getLong(shape + 8L * i);
+                if (n < 0) return "_get_buffer set shape[" + i + "] to " + n + ": an extent is never negative";
+                items = items == 0 || n == 0 ? 0 : Math.multiplyHigh(items, n) != 0 || items * n < 0 ? -1 : items * n;
+                if (items < 0) return "_get_buffer set a shape whose product overflows Py_ssize_t";
+            }
+            long bytes = Math.multiplyHigh(items, itemsize) != 0 || items * itemsize < 0 ? -1 : items * itemsize;
+            if (bytes != len) {
+                return "_get_buffer set len to " + len + " but itemsize * product(shape) is "
+                        + (bytes < 0 ? "beyond Py_ssize_t" : String.valueOf(bytes)) + ": they must agree (PEP 3118)";
+            }
+        }
         return null;
     }
 
