@@ -119,10 +119,10 @@ class Layout(BufferMixin):
         self.length = n * itemsize
 
     def c_contiguous(self):
-        return self.suboffsets is None and self.strides_values == c_strides(self.shape_values, self.itemsize)
+        return contiguous(self, reversed(range(len(self.shape_values))))
 
     def f_contiguous(self):
-        return self.suboffsets is None and self.strides_values == f_strides(self.shape_values, self.itemsize)
+        return contiguous(self, range(len(self.shape_values)))
 
     def _get_buffer(self, view, flags):
         n = self.name
@@ -162,6 +162,22 @@ class Layout(BufferMixin):
         self.exports -= 1
 
 
+def contiguous(lay, axes):
+    """CPython's PyBuffer_IsContiguous rule: extents of 1 ignore their stride, an empty view is
+    contiguous, suboffsets never are."""
+    if lay.suboffsets is not None:
+        return False
+    if lay.length == 0:
+        return True
+    step = lay.itemsize
+    for i in axes:
+        n = lay.shape_values[i]
+        if n > 1 and lay.strides_values[i] != step:
+            return False
+        step *= n
+    return True
+
+
 def c_strides(shape, itemsize):
     out, s = [], itemsize
     for n in reversed(shape):
@@ -184,7 +200,7 @@ def from_testbuffer(nd):
     v.get_buffer(nd, nb.PyBUF_FULL_RO)
     try:
         f = fields(v)
-        lay = Layout(v.buf, 0, f["format"], f["itemsize"], f["shape"], f["strides"], f["suboffsets"],
+        lay = Layout(v.buf, 0, f["format"], f["itemsize"], f["shape"] or [], f["strides"] or [], f["suboffsets"],
                      readonly=f["readonly"], keep=(nd,))
         return lay
     finally:
@@ -257,3 +273,90 @@ class Broken(BufferMixin):
             view.ndim = 0
         elif k == "no_obj":
             view.obj = None
+
+
+# ---- test_buffer's spirit: a BufferMixin rebuild of _testbuffer layouts must agree -------------
+
+REQUEST_BITS = [nb.PyBUF_WRITABLE, nb.PyBUF_FORMAT, 0x8, 0x10, 0x20, 0x40, 0x80, 0x100]
+
+
+def every_request():
+    """Every combination of the request bits (ND, STRIDES, C/F/ANY_CONTIGUOUS and INDIRECT as the
+    single bits each of them adds), 256 in all."""
+    out = []
+    for mask in range(1 << len(REQUEST_BITS)):
+        f = 0
+        for i, bit in enumerate(REQUEST_BITS):
+            if mask & (1 << i):
+                f |= bit
+        out.append(f)
+    return out
+
+
+def request_outcome(exporter, flags):
+    v = Py_buffer()
+    try:
+        v.get_buffer(exporter, flags)
+    except (BufferError, SystemError) as e:     # 3.13: SystemError for flags that equal PyBUF_READ/WRITE
+        return "%s: %s" % (type(e).__name__, e)
+    try:
+        f = fields(v)
+        f["buf"] = v.buf
+        f["obj_is_exporter"] = v.obj is exporter
+        if f["ndim"] == 0:
+            f["shape"] = f["shape"] or []
+            f["strides"] = f["strides"] or []
+        return f
+    finally:
+        v.release_buffer()
+
+
+def testbuffer_layouts():
+    from _testbuffer import ndarray, ND_WRITABLE, ND_FORTRAN, ND_PIL
+    base = ndarray(list(range(24)), shape=[24], format="h", flags=ND_WRITABLE)
+    return {
+        "1d B": ndarray(list(range(12)), shape=[12], format="B"),
+        "2d i C writable": ndarray(list(range(12)), shape=[3, 4], format="i", flags=ND_WRITABLE),
+        "2d i Fortran": ndarray(list(range(12)), shape=[3, 4], format="i", flags=ND_FORTRAN),
+        "3d d": ndarray([float(i) for i in range(12)], shape=[2, 3, 2], format="d"),
+        "2d B PIL": ndarray(list(range(12)), shape=[3, 4], format="B", flags=ND_PIL),
+        "3d h PIL writable": ndarray(list(range(24)), shape=[2, 3, 4], format="h", flags=ND_PIL | ND_WRITABLE),
+        "0d q": ndarray(7, shape=[], format="q"),
+        "empty": ndarray(list(range(4)), shape=[4], format="i")[2:2],
+        "2d empty axis": ndarray(list(range(12)), shape=[3, 4], format="i")[:, 1:1],
+        "struct <ihb": ndarray([(1, 2, 3), (4, 5, 6)], shape=[2], format="<ihb"),
+        "negative stride with offset": base[::-3],
+        "zero strides": ndarray(list(range(4)), shape=[3, 4], strides=[0, 1], format="B"),
+        "shape 1 odd stride": ndarray(list(range(4)), shape=[1, 4], strides=[99, 1], format="B"),
+        "2d slice": ndarray(list(range(30)), shape=[5, 6], format="B", flags=ND_WRITABLE)[1:4:2, ::-2],
+    }
+
+
+def differential(name="ndarray"):
+    """Compares every _testbuffer layout with its BufferMixin rebuild for every request: the
+    same fields (buf address, len, itemsize, readonly, ndim, format, shape, strides, suboffsets,
+    obj the exporter) or the same BufferError, and for memoryview the same tolist()/tobytes().
+    Returns (comparisons, mismatches)."""
+    n, mismatches = 0, []
+    for name, nd in testbuffer_layouts().items():
+        lay = from_testbuffer(nd)
+        lay.name = name
+        for flags in every_request():
+            n += 1
+            a, b = request_outcome(nd, flags), request_outcome(lay, flags)
+            if a != b:
+                mismatches.append((name, hex(flags), a, b))
+        n += 1
+        ma, mb = memoryview(nd), memoryview(lay)
+        try:
+            if (ma.tobytes(), ma.tolist(), ma.shape, ma.strides, ma.suboffsets) != \
+                    (mb.tobytes(), mb.tolist(), mb.shape, mb.strides, mb.suboffsets):
+                mismatches.append((name, "memoryview", ma.tolist(), mb.tolist()))
+        except NotImplementedError as e:     # formats memoryview cannot unpack: compare bytes only
+            if ma.tobytes() != mb.tobytes():
+                mismatches.append((name, "memoryview", str(e), ""))
+        ma.release()
+        mb.release()
+        if lay.exports != 0:
+            mismatches.append((name, "exports left", lay.exports, 0))
+    return n, mismatches
