@@ -332,7 +332,7 @@ def testbuffer_layouts():
     }
 
 
-def differential(name="ndarray"):
+def differential(refusal_name="ndarray"):
     """Compares every _testbuffer layout with its BufferMixin rebuild for every request: the
     same fields (buf address, len, itemsize, readonly, ndim, format, shape, strides, suboffsets,
     obj the exporter) or the same BufferError, and for memoryview the same tolist()/tobytes().
@@ -340,7 +340,7 @@ def differential(name="ndarray"):
     n, mismatches = 0, []
     for name, nd in testbuffer_layouts().items():
         lay = from_testbuffer(nd)
-        lay.name = name
+        lay.name = refusal_name
         for flags in every_request():
             n += 1
             a, b = request_outcome(nd, flags), request_outcome(lay, flags)

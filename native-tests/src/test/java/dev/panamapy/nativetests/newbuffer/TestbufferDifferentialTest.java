@@ -39,7 +39,7 @@ class TestbufferDifferentialTest {
 
     @Test
     void theComparisonSeesADifferentRefusal() {
-        py.exec("n2, other = nbx.differential(name='other')");
+        py.exec("n2, other = nbx.differential(refusal_name='other')");
         assertEquals("True", eval(py, "len(other) > 100 and all(m[2].startswith('BufferError: ndarray') for m in other)"));
     }
 }
