@@ -360,3 +360,84 @@ def differential(refusal_name="ndarray"):
         if lay.exports != 0:
             mismatches.append((name, "exports left", lay.exports, 0))
     return n, mismatches
+
+
+# ---- bad input (issue 11, item 6) ---------------------------------------------------------------
+
+class Hostile(Layout):
+    """A 1-d byte Layout whose _get_buffer first does one wrong thing."""
+
+    def __init__(self, mistake):
+        Layout.__init__(self, Native(range(8), "B"), 0, "B", 1, (8,), (1,))
+        self.mistake = mistake
+
+    def _get_buffer(self, view, flags):
+        view.obj = self                        # taken first: must be given back on every failure
+        m = self.mistake
+        if m == "str_len":
+            view.len = "8"
+        elif m == "float_buf":
+            view.buf = 1.5
+        elif m == "obj_then_none_ndim":
+            view.ndim = None
+        elif m == "del_format":
+            del view.format
+        elif m == "del_obj":
+            del view.obj
+        elif m == "huge_ndim":
+            view.ndim = 1 << 40
+        Layout._get_buffer(self, view, flags)
+        if m == "ndim65":
+            view.ndim = 65
+        elif m == "negative_len":
+            view.len = -8
+        elif m == "format_null":
+            view.format = None
+        elif m == "negative_shape":
+            view.shape = Native.ssizes([-8]).address if False else self.negative_shape.address
+
+
+Hostile.negative_shape = Native([-8], "q")
+
+MISTAKES = ["str_len", "float_buf", "obj_then_none_ndim", "del_format", "del_obj", "huge_ndim", "ndim65",
+            "negative_len", "format_null", "negative_shape"]
+
+
+def bad_input_round(exporters=None):
+    """One round of every bad input; returns [(case, exception type, message)]."""
+    out = []
+
+    def expect(case, f):
+        try:
+            f()
+        except Exception as e:
+            out.append((case, type(e).__name__, str(e)))
+        else:
+            out.append((case, "no exception", ""))
+
+    exporters = exporters or {m: Hostile(m) for m in MISTAKES}
+    for m in MISTAKES:
+        expect(m, lambda: memoryview(exporters[m]))
+    good = exporters["str_len"]
+    expect("get_buffer by hand", lambda: good._get_buffer(Py_buffer(), nb.PyBUF_FULL_RO))
+    expect("abstract get_buffer by hand", lambda: BufferMixin()._get_buffer(Py_buffer(), 0))
+    v = Py_buffer()
+    v.get_buffer(bytearray(b"abc"), nb.PyBUF_SIMPLE)
+    v.release_buffer()
+    v.release_buffer()                         # a second release does nothing
+    expect("released wrapper", lambda: v.len)
+    v.get_buffer(b"reused", nb.PyBUF_SIMPLE)   # a released wrapper can be filled again
+    out.append(("reused wrapper", "len", str(v.len)))
+    v.release_buffer()
+    kept = []
+
+    class Stash(Layout):
+        def _get_buffer(self, view, flags):
+            kept.append(view)
+            Layout._get_buffer(self, view, flags)
+    s = Stash(Native(range(4), "B"), 0, "B", 1, (4,), (1,))
+    memoryview(s).release()
+    expect("wrapper kept from _get_buffer", lambda: setattr(kept[0], "buf", 0))
+    expect("wrong constructor type", lambda: Py_buffer(1.5))
+    expect("filled without address", lambda: Py_buffer(None, True))
+    return out
