@@ -376,18 +376,18 @@ class Hostile(Layout):
         m = self.mistake
         if m == "str_len":
             view.len = "8"
-        elif m == "float_buf":
-            view.buf = 1.5
         elif m == "obj_then_none_ndim":
             view.ndim = None
-        elif m == "del_format":
-            del view.format
-        elif m == "del_obj":
-            del view.obj
         elif m == "huge_ndim":
             view.ndim = 1 << 40
         Layout._get_buffer(self, view, flags)
-        if m == "ndim65":
+        if m == "float_buf":                   # pointers are checked when _get_buffer returns
+            view.buf = 1.5
+        elif m == "del_format":                # an error if it stays deleted
+            del view.format
+        elif m == "del_obj":
+            del view.obj
+        elif m == "ndim65":
             view.ndim = 65
         elif m == "negative_len":
             view.len = -8

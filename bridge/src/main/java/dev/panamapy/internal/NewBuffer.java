@@ -38,12 +38,13 @@ public final class NewBuffer {
     static long attributeError, overflowError, notImplementedError, recursionError;
     private static long wrapperType, mixinType;
     private static long getName, releaseName;      // interned "_get_buffer", "_release_buffer" (owned)
-    private static long cFunctionType;             // builtin_function_or_method
-    private static MemorySegment releaseDefaultDef;
+    private static long releaseDefault;            // BufferMixin.__dict__['_release_buffer'] (the type owns it)
     /** PyLong objects for request flags 0..1023 (owned), made on first use. */
     private static final long[] FLAG_INTS = new long[1024];
     /** One wrapper kept between requests (owned; 0 while in use). Guarded by the GIL. */
     private static long spareWrapper;
+    /** One GetBufferView wrapper kept between requests (owned; 0 while in use). Guarded by the GIL. */
+    private static long spareGetView;
 
     private static final Linker LINKER = Linker.nativeLinker();
     /** PyObject_CallMethodObjArgs(obj, name, a, b, NULL). */
@@ -51,10 +52,10 @@ public final class NewBuffer {
             SymbolLookup.loaderLookup().findOrThrow("PyObject_CallMethodObjArgs"),
             FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG),
             Linker.Option.firstVariadicArg(2));
-    /** PyObject_CallFunctionObjArgs(fn, a, NULL). */
-    private static final MethodHandle CALL_1 = LINKER.downcallHandle(
-            SymbolLookup.loaderLookup().findOrThrow("PyObject_CallFunctionObjArgs"),
-            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG), Linker.Option.firstVariadicArg(1));
+    /** PyObject_CallMethodObjArgs(obj, name, a, NULL). */
+    private static final MethodHandle CALL_METHOD_1 = LINKER.downcallHandle(
+            SymbolLookup.loaderLookup().findOrThrow("PyObject_CallMethodObjArgs"),
+            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG), Linker.Option.firstVariadicArg(2));
     private static final MemorySegment GENERIC_NEW = SymbolLookup.loaderLookup().findOrThrow("PyType_GenericNew");
 
     /** The request constants, as in CPython's pybuffer.h. */
@@ -74,8 +75,9 @@ public final class NewBuffer {
      * {@code panamapy} module and registers it in {@code sys.modules}. Requires the GIL, at start.
      *
      * @param panamapy the {@code panamapy} module (borrowed)
+     * @param minor    the running CPython's minor version (3.minor)
      */
-    static void install(long panamapy) {
+    static void install(long panamapy, int minor) {
         try (Arena a = Arena.ofConfined()) {
             attributeError = global("PyExc_AttributeError");
             overflowError = global("PyExc_OverflowError");
@@ -104,12 +106,14 @@ public final class NewBuffer {
                     new String[]{"_get_buffer(view, flags): fill the Py_buffer wrapper view; must return None. "
                             + "Abstract: raises NotImplementedError",
                         "_release_buffer(view): told of each release of a view whose obj is this object; does nothing"});
-            releaseDefaultDef = PyMethodDef.asSlice(mixinMethods, 1);
+            GetBufferView.create(wrapperType, minor);
             mixinType = Types.makeType(forever, "panamapy.newbuffer.BufferMixin", Upcalls.HANDLE_OFFSET,
                     "A base class whose instances export buffers through their _get_buffer(view, flags) and "
                             + "_release_buffer(view) methods (newbuffer's BufferMixin).",
                     new int[]{Py_bf_getbuffer(), Py_bf_releasebuffer(), Py_tp_methods()},
                     new MemorySegment[]{MIXIN_GETBUFFER, MIXIN_RELEASEBUFFER, mixinMethods}, 0, Py_TPFLAGS_BASETYPE());
+            releaseDefault = Errors.check(null, PyObject_GetAttr(Mem.ptr(mixinType), Mem.ptr(releaseName)));
+            Py_DecRef(Mem.ptr(releaseDefault));
             long m = Errors.check(null, PyModule_New(a.allocateFrom("panamapy.newbuffer")));
             try {
                 put(a, m, "BufferMixin", mixinType);
@@ -125,9 +129,6 @@ public final class NewBuffer {
             } finally {
                 Py_DecRef(Mem.ptr(m));          // sys.modules and panamapy hold it
             }
-            long probe = Errors.check(null, PyObject_GetAttrString(Mem.ptr(panamapy), a.allocateFrom("__dir__")));
-            cFunctionType = Convert.typeOf(probe);
-            Py_DecRef(Mem.ptr(probe));
         }
     }
 
@@ -204,25 +205,38 @@ public final class NewBuffer {
             if (StackGuard.exhausted()) throw StackGuard.refusal(c);
             StackGuard.enterNested();
             nested = true;
-            PyBufferObject.clear(view);
-            long w = takeWrapper();
-            PyBufferObject.bind(w, view, PyBufferObject.PRESERVE);
+            long w = spareGetView;
+            spareGetView = 0;
+            if (w == 0) w = GetBufferView.allocate(c);
+            GetBufferView.prepare(c, w, view);
             long flagsObj = flagInt(flags);
             long r;
             try {
                 r = (long) CALL_METHOD_2.invokeExact(self, getName, w, flagsObj, 0L);
             } finally {
-                PyBufferObject.bind(w, 0, 0);
-                giveBack(w);
                 if (flags < 0 || flags >= FLAG_INTS.length) Py_DecRef(Mem.ptr(flagsObj));
             }
-            if (r == 0) return failed(view);
-            if (r != c.none) {
+            int rc;
+            if (r == 0) {
+                GetBufferView.empty(c, w);
+                rc = -1;
+            } else if (r != c.none) {
                 Py_DecRef(Mem.ptr(r));
                 setError(c.excValueError, "_get_buffer method return value was not None");
-                return failed(view);
+                GetBufferView.empty(c, w);
+                rc = -1;
+            } else {
+                Py_DecRef(Mem.ptr(r));
+                rc = GetBufferView.collect(c, w, view);
             }
-            Py_DecRef(Mem.ptr(r));
+            if (GetBufferView.detach(w)) {              // nothing else holds it: the next request's
+                if (spareGetView == 0) spareGetView = w;
+                else Py_DecRef(Mem.ptr(w));
+            }
+            if (rc != 0) {
+                Mem.putLong(view + PyBufferLayout.OBJ, 0);
+                return -1;
+            }
             String refusal = refusal(view, flags);
             if (refusal != null) {
                 setError(c.excBufferError, refusal);
@@ -310,14 +324,20 @@ public final class NewBuffer {
     // void releasebuffer(PyObject *self, Py_buffer *view)
     static void mixinReleasebuffer(long self, long view) {
         Constants c = Upcalls.c;
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment t = a.allocate(8), v = a.allocate(8), tb = a.allocate(8);
-            boolean pending = PyErr_Occurred().address() != 0;
-            if (pending) PyErr_Fetch(t, v, tb);     // a release may happen while an exception unwinds
-            try {
-                callRelease(c, self, view);
-            } finally {
-                if (pending) PyErr_Restore(t.get(Mem.PTR, 0), v.get(Mem.PTR, 0), tb.get(Mem.PTR, 0));
+        try {
+            if (PyErr_Occurred().address() == 0) {
+                if (!overridesRelease(self)) return;
+                callRelease(self, view);
+                return;
+            }
+            try (Arena a = Arena.ofConfined()) {        // a release may happen while an exception unwinds
+                MemorySegment t = a.allocate(8), v = a.allocate(8), tb = a.allocate(8);
+                PyErr_Fetch(t, v, tb);
+                try {
+                    if (overridesRelease(self)) callRelease(self, view);
+                } finally {
+                    PyErr_Restore(t.get(Mem.PTR, 0), v.get(Mem.PTR, 0), tb.get(Mem.PTR, 0));
+                }
             }
         } catch (Throwable t) {
             try {
@@ -328,41 +348,44 @@ public final class NewBuffer {
         }
     }
 
-    private static void callRelease(Constants c, long self, long view) throws Throwable {
-        long meth = PyObject_GetAttr(Mem.ptr(self), Mem.ptr(releaseName)).address();
-        if (meth == 0) {
+    /**
+     * Whether the class replaces BufferMixin's own {@code _release_buffer} (which does nothing:
+     * then no wrapper, no call). Decided on the class, without allocating; so an instance
+     * attribute {@code _release_buffer} is not seen when the class has the default. No error may
+     * be pending.
+     */
+    private static boolean overridesRelease(long self) {
+        long fn = PyObject_GetAttr(Mem.ptr(Convert.typeOf(self)), Mem.ptr(releaseName)).address();
+        if (fn == 0) {
+            PyErr_Clear();
+            return true;                                // the call reports what is wrong
+        }
+        Py_DecRef(Mem.ptr(fn));
+        return fn != releaseDefault;
+    }
+
+    private static void callRelease(long self, long view) throws Throwable {
+        StackGuard.measure();
+        if (StackGuard.exhausted()) {
+            setError(recursionError, "too little stack left on this thread to call _release_buffer");
             PyErr_WriteUnraisable(Mem.ptr(self));
             return;
         }
+        StackGuard.enterNested();
         try {
-            // BufferMixin's own _release_buffer does nothing: no wrapper, no call
-            if (Convert.typeOf(meth) == cFunctionType && Mem.getLong(meth + Upcalls.HANDLE_OFFSET) == releaseDefaultDef.address()) {
-                return;
-            }
-            StackGuard.measure();
-            if (StackGuard.exhausted()) {
-                setError(recursionError, "too little stack left on this thread to call _release_buffer");
-                PyErr_WriteUnraisable(Mem.ptr(meth));
-                return;
-            }
-            StackGuard.enterNested();
+            long w = takeWrapper();
+            PyBufferObject.bind(w, view, PyBufferObject.FILLED | PyBufferObject.PRESERVE);
+            long r;
             try {
-                long w = takeWrapper();
-                PyBufferObject.bind(w, view, PyBufferObject.FILLED | PyBufferObject.PRESERVE);
-                long r;
-                try {
-                    r = (long) CALL_1.invokeExact(meth, w, 0L);
-                } finally {
-                    PyBufferObject.bind(w, 0, 0);
-                    giveBack(w);
-                }
-                if (r == 0) PyErr_WriteUnraisable(Mem.ptr(meth));
-                else Py_DecRef(Mem.ptr(r));
+                r = (long) CALL_METHOD_1.invokeExact(self, releaseName, w, 0L);
             } finally {
-                StackGuard.leaveNested();
+                PyBufferObject.bind(w, 0, 0);
+                giveBack(w);
             }
+            if (r == 0) PyErr_WriteUnraisable(Mem.ptr(self));
+            else Py_DecRef(Mem.ptr(r));
         } finally {
-            Py_DecRef(Mem.ptr(meth));
+            StackGuard.leaveNested();
         }
     }
 
@@ -488,6 +511,7 @@ public final class NewBuffer {
     // void dealloc(PyObject *self): gives back what the wrapper holds, then frees it with its type's tp_free
     static void wrapperDealloc(long self) {
         try {
+            if (GetBufferView.isInstance(self)) GetBufferView.empty(Upcalls.c, self);
             PyBufferObject.reset(self);
         } catch (Throwable t) {
             try {

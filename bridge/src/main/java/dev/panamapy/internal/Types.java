@@ -90,7 +90,7 @@ public final class Types {
             Py_DecRef(doc);
             MemorySegment modules = PyImport_GetModuleDict();     // borrowed
             Errors.checkInt(null, PyDict_SetItemString(modules, a.allocateFrom("panamapy"), Mem.ptr(module)));
-            NewBuffer.install(module);
+            NewBuffer.install(module, minor);
         }
         return new Types(base, type, tracked, javaException, module);
     }

@@ -93,7 +93,8 @@ class BufferMixinTest {
     @Test
     void subclassInstancesHaveADictAndMixinComesFirst() {
         py.exec("class Base:\n    pass\nclass E(BufferMixin, Base):\n    def _get_buffer(self, view, flags):\n"
-                + "        view.obj = self; view.buf = self.mem.address; view.len = 3; view.format = self.fmt.address\n"
+                + "        view.obj = self; view.buf = self.mem.address; view.len = 3; view.itemsize = 1; view.ndim = 1\n"
+                + "        view.format = self.fmt.address\n"
                 + "e = E(); e.mem = nbx.Native(b'xyz', 'B'); e.fmt = nbx.Native.cstring('B')");
         assertEquals("b'xyz' True", eval(py, "str(bytes(e)) + ' ' + str(isinstance(e, Base))"));
     }
