@@ -378,8 +378,6 @@ class Hostile(Layout):
             view.len = "8"
         elif m == "obj_then_none_ndim":
             view.ndim = None
-        elif m == "huge_ndim":
-            view.ndim = 1 << 40
         Layout._get_buffer(self, view, flags)
         if m == "float_buf":                   # pointers are checked when _get_buffer returns
             view.buf = 1.5
@@ -387,6 +385,8 @@ class Hostile(Layout):
             del view.format
         elif m == "del_obj":
             del view.obj
+        elif m == "huge_ndim":
+            view.ndim = 1 << 40
         elif m == "ndim65":
             view.ndim = 65
         elif m == "negative_len":
