@@ -229,6 +229,14 @@ def zero_strides(rows, cols):
     return Layout(mem, 0, "h", 2, (rows, cols), (0, 2))
 
 
+# views no consumer can use, which the bridge refuses after _get_buffer returns
+IMPOSSIBLE = {
+    "ndim65": lambda view: setattr(view, "ndim", 65),
+    "negative_len": lambda view: setattr(view, "len", -8),
+    "format_null": lambda view: setattr(view, "format", None),
+}
+
+
 class Broken(BufferMixin):
     """Deliberately broken views: each kind fills the struct in one wrong way."""
 
@@ -251,12 +259,8 @@ class Broken(BufferMixin):
         view.format = self.fmt.address if req_format(flags) else None
         view.shape = self.shape.address if req_shape(flags) else None
         view.strides = self.strides.address if req_strides(flags) else None
-        if k == "ndim65":
-            view.ndim = 65
-        elif k == "negative_len":
-            view.len = -1
-        elif k == "format_null":
-            view.format = None
+        if k in IMPOSSIBLE:
+            IMPOSSIBLE[k](view)
         elif k == "bad_format":
             view.format = self.bad_fmt.address
         elif k == "itemsize_mismatch":
@@ -387,14 +391,10 @@ class Hostile(Layout):
             del view.obj
         elif m == "huge_ndim":
             view.ndim = 1 << 40
-        elif m == "ndim65":
-            view.ndim = 65
-        elif m == "negative_len":
-            view.len = -8
-        elif m == "format_null":
-            view.format = None
+        elif m in IMPOSSIBLE:
+            IMPOSSIBLE[m](view)
         elif m == "negative_shape":
-            view.shape = Native.ssizes([-8]).address if False else self.negative_shape.address
+            view.shape = self.negative_shape.address
 
 
 Hostile.negative_shape = Native([-8], "q")

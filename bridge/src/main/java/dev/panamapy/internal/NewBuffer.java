@@ -18,19 +18,30 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * {@code panamapy.newbuffer}: a drop-in for the 2013 {@code newbuffer} module, made at start.
  * {@code BufferMixin} is a heap type whose {@code bf_getbuffer}/{@code bf_releasebuffer} are
  * upcalls that call the instance's {@code _get_buffer(view, flags)} and
- * {@code _release_buffer(view)} with a {@link PyBufferObject} wrapper over the consumer's
- * struct; {@code Py_buffer} is that wrapper's type, its attributes getset upcalls.
+ * {@code _release_buffer(view)}; {@code Py_buffer} ({@link PyBufferObject}) is the struct
+ * wrapper, its attributes getset upcalls over the struct.
  *
- * <p><b>The getbuffer path</b> ({@link #mixinGetbuffer}): the struct is cleared (readonly 1),
- * one wrapper (kept for the next call when nothing else holds it) is bound to it, writable, for
- * the length of the call; after the call it is detached, so a wrapper Python kept is
- * "unallocated". A result other than None, an exception, or a view no consumer can use
- * ({@link #refusal}) fails the request, and a reference the method stored in {@code obj} is
- * dropped. <b>The release path</b> calls {@code _release_buffer} only when it is not
- * {@code BufferMixin}'s own (which does nothing), with the pending exception set aside and its
- * errors handed to {@code sys.unraisablehook}.
+ * <p><b>The getbuffer path</b> ({@link #mixinGetbuffer}), the hot one: {@code _get_buffer} gets a
+ * {@link GetBufferView} (a {@code Py_buffer} subclass whose fields are C member slots, so setting
+ * one is no upcall), pre-set to the zeroed struct with readonly 1. After the call the bridge
+ * converts the slots into the consumer's struct, once; a result other than None, an exception,
+ * a field of the wrong type or deleted, or a view no consumer could read without crashing
+ * ({@link #refusal}) fails the request, and the reference {@code obj} held is dropped. The one
+ * wrapper is kept for the next request unless Python kept it, which then sees an unallocated
+ * {@code Py_buffer}. <b>The release path</b> calls {@code _release_buffer} with a filled,
+ * read-only {@code Py_buffer} only when the class replaces {@code BufferMixin}'s own (which does
+ * nothing), with a pending exception set aside, and hands its errors to
+ * {@code sys.unraisablehook}.
+ *
+ * <p><b>Differences from the 2013 module</b>, all from the member slots: in {@code _get_buffer} a
+ * pointer field of the wrong type or a deleted field is reported when the method returns (the
+ * request fails with the original's message) rather than at the assignment; {@code len},
+ * {@code ndim} and {@code itemsize} take CPython's own TypeError wording; and the bridge refuses
+ * views that would crash consumers (ndim outside 0-64, negative len or extent, itemsize below 1,
+ * no shape for ndim > 1, len != itemsize * product(shape), format NULL with PyBUF_FORMAT).
  *
  * <p>Every entry point catches Throwable (nothing may cross an upcall) and runs under the GIL.
+ * Python code entered from here is fitted to the thread's stack ({@link StackGuard}).
  */
 public final class NewBuffer {
     private NewBuffer() { }

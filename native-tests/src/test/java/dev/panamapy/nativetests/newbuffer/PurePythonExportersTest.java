@@ -69,7 +69,7 @@ class PurePythonExportersTest {
     void viewsNoConsumerCanUseAreRefusedBeforeTheyReachIt() {
         assertEquals("BufferError: _get_buffer set ndim to 65: a buffer has 0 to 64 (PyBUF_MAX_NDIM) dimensions",
                 outcome("memoryview(nbx.Broken('ndim65'))"));
-        assertEquals("BufferError: _get_buffer set len to -1: a buffer's length in bytes is never negative",
+        assertEquals("BufferError: _get_buffer set len to -8: a buffer's length in bytes is never negative",
                 outcome("bytes(nbx.Broken('negative_len'))"));
         assertTrue(outcome("memoryview(nbx.Broken('format_null'))").startsWith(
                 "BufferError: _get_buffer left format None (NULL) but the request has PyBUF_FORMAT"));
