@@ -89,18 +89,20 @@ class NewBufferBadInputTest {
 
     @Test
     void badInputLeaksNothingOverManyRounds() {
-        py.exec("ex = {m: nbx.Hostile(m) for m in nbx.MISTAKES}\n"
-                + "def soak(n):\n    for _ in range(n):\n        nbx.bad_input_round(ex)\n    gc.collect()\n"
-                + "    return [sys.getrefcount(e) for e in ex.values()] + [sys.getrefcount(nbx.Hostile), sys.getrefcount(None) * 0]\n"
-                + "soak(200)\nrefs0 = soak(1)\nblocks0 = sys.getallocatedblocks()");
+        py.exec("ex = {m: nbx.Hostile(m) for m in nbx.MISTAKES}\nok = [nbx.pil_2d(2, 3), nbx.negative_with_offset(4)]\n"
+                + "def soak(n):\n    for _ in range(n):\n        nbx.bad_input_round(ex)\n"
+                + "        for o in ok:\n            with memoryview(o) as m:\n                m.tolist()\n    gc.collect()\n"
+                + "    return [sys.getrefcount(e) for e in list(ex.values()) + ok] + [sys.getrefcount(nbx.Hostile)]\n"
+                + "soak(1000)\nrefs0 = soak(1)\nblocks0 = sys.getallocatedblocks()");
         CPython.Diagnostics d0 = py.diagnostics();
         py.exec("refs1 = soak(" + ROUNDS + ")\nblocks1 = sys.getallocatedblocks()");
         CPython.Diagnostics d1 = py.diagnostics();
         assertEquals(eval("refs0"), eval("refs1"), "reference counts of the exporters");
         long grown = Long.parseLong(eval("blocks1 - blocks0"));
-        assertTrue(grown < 100, "allocated blocks grew by " + grown + " over " + ROUNDS + " rounds");
+        // caches and free lists move by some dozens of blocks; a leak of one block a round is ROUNDS
+        assertTrue(grown < 300, "allocated blocks grew by " + grown + " over " + ROUNDS + " rounds");
         assertEquals(d0.liveReferences(), d1.liveReferences());
         assertEquals(d0.liveViews(), d1.liveViews());
-        py.exec("del ex, refs0, refs1, blocks0, blocks1, soak");
+        py.exec("del ex, ok, refs0, refs1, blocks0, blocks1, soak");
     }
 }
