@@ -116,4 +116,15 @@ class BufferMixinTest {
         assertEquals("property len is undefined for an unallocated view", raises(py, "e.kept.len").pythonMessage());
         assertEquals("property buf is undefined for an unallocated view", raises(py, "e.kept.buf = 5").pythonMessage());
     }
+
+    @Test
+    void theGetBufferWrapperIsAPyBufferAndItsTypeIsHarmless() {
+        py.exec("seen = []\nclass E(nbx.Layout):\n    def _get_buffer(self, view, flags):\n"
+                + "        seen.append((isinstance(view, Py_buffer), type(view).__name__, view.get_buffer.__name__))\n"
+                + "        self.vt = type(view)\n        nbx.Layout._get_buffer(self, view, flags)\n"
+                + "e = E(nbx.Native(range(4), 'B'), 0, 'B', 1, (4,), (1,))\nvals = memoryview(e).tolist()\n"
+                + "w = e.vt(); w.obj = e; w.buf = 5; w.len = 3\nrc = sys.getrefcount(e)\ndel w\ngc.collect()");
+        assertEquals("[(True, 'Py_buffer', 'get_buffer')] [0, 1, 2, 3]", eval(py, "'%s %s' % (seen, vals)"));
+        assertEquals("1", eval(py, "rc - sys.getrefcount(e)"), "a wrapper made by hand drops what its slots held");
+    }
 }
