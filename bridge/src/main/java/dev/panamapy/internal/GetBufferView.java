@@ -127,6 +127,7 @@ final class GetBufferView {
         if (ro == c.trueObj) readonly = 1;
         else if (ro == c.falseObj) readonly = 0;
         else if (ro == 0) return fail(c, w, attributeError("readonly cannot be deleted"));
+        else if (smallInt(c, ro) >= 0) readonly = smallInt(c, ro) != 0 ? 1 : 0;     // 0 or 1, as C code writes it
         else if ((readonly = PyObject_IsTrue(Mem.ptr(ro))) < 0) return fail(c, w, null);
         long obj = Mem.getLong(w + OBJ);
         if (obj == 0) return fail(c, w, attributeError("obj cannot be deleted"));
