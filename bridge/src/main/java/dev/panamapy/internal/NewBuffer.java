@@ -119,8 +119,11 @@ public final class NewBuffer {
                         "_release_buffer(view): told of each release of a view whose obj is this object; does nothing"});
             GetBufferView.create(wrapperType, minor);
             mixinType = Types.makeType(forever, "panamapy.newbuffer.BufferMixin", Upcalls.HANDLE_OFFSET,
-                    "A base class whose instances export buffers through their _get_buffer(view, flags) and "
-                            + "_release_buffer(view) methods (newbuffer's BufferMixin).",
+                    "A base class whose instances export buffers (PEP 3118) through their _get_buffer(view, flags) and "
+                            + "_release_buffer(view) methods (newbuffer's BufferMixin). _get_buffer fills the Py_buffer "
+                            + "view (fields zeroed, readonly 1) and returns None; set view.obj = self so that the view "
+                            + "keeps this object, and the memory it owns, alive. Addresses are trusted like ctypes: "
+                            + "a wrong one crashes the process.",
                     new int[]{Py_bf_getbuffer(), Py_bf_releasebuffer(), Py_tp_methods()},
                     new MemorySegment[]{MIXIN_GETBUFFER, MIXIN_RELEASEBUFFER, mixinMethods}, 0, Py_TPFLAGS_BASETYPE());
             releaseDefault = Errors.check(null, PyObject_GetAttr(Mem.ptr(mixinType), Mem.ptr(releaseName)));
