@@ -129,4 +129,12 @@ class PurePythonExportersTest {
         assertEquals("ValueError: buffer is not large enough",
                 outcome("Image.frombuffer('L', (5, 5), nbx.Broken('ndim0_with_shape'), 'raw', 'L', 0, 1)"));
     }
+
+    @Test
+    void theReadmeExporterWorksAsItSays() {
+        py.exec("from nb_readme_example import Backwards\nb = Backwards([1, 2, 3])\nm = memoryview(b); m[0] = 30");
+        assertEquals("[30, 2, 1] [1, 2, 30]", eval(py, "'%s %s' % (m.tolist(), list(b.data))"));
+        assertEquals("BufferError: only a strided view can be given", outcome("struct.unpack_from('i', b)"));
+        py.exec("m.release()");
+    }
 }
