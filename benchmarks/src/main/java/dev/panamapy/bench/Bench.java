@@ -104,6 +104,7 @@ public final class Bench {
         callOverhead();
         javaReadsPythonMemory();
         callbacks();
+        NewBufferBench.measure(this, py, quick);
         jep();
     }
 
@@ -453,7 +454,7 @@ public final class Bench {
      * Several statements timed in rounds (a, b, c, a, b, c ...), each round one timeit run per
      * statement, after a warm-up: drift in the machine hits every statement alike.
      */
-    private Stat[] pyTimeInterleaved(int number, int repeat, String... stmts) {
+    Stat[] pyTimeInterleaved(int number, int repeat, String... stmts) {
         for (String stmt : stmts) py.eval("per_op_ns(" + pyStr(stmt) + ", globals(), " + number + ", 2)").close();
         double[][] samples = new double[stmts.length][repeat];
         for (int r = 0; r < repeat; r++) {
@@ -508,7 +509,7 @@ public final class Bench {
         return Stat.of(s);
     }
 
-    private void add(String id, String title, String unit, Stat ours, String oursLabel, Stat base, String baseLabel,
+    void add(String id, String title, String unit, Stat ours, String oursLabel, Stat base, String baseLabel,
                      double ratio, String meaning, String goal, Boolean met) {
         Figure f = new Figure(id, title, unit, ours, oursLabel, base, baseLabel, ratio, meaning, goal, met);
         figures.add(f);

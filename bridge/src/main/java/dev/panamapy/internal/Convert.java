@@ -209,7 +209,7 @@ public final class Convert {
         return notPlain;
     }
 
-    private static final long OB_TYPE = dev.panamapy.bindings._object.layout()
+    static final long OB_TYPE = dev.panamapy.bindings._object.layout()
             .byteOffset(java.lang.foreign.MemoryLayout.PathElement.groupElement("ob_type"));
 
     /** {@code Py_TYPE(obj)}, read from the object header (a borrowed pointer). */

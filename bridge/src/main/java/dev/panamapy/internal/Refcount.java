@@ -1,5 +1,6 @@
 package dev.panamapy.internal;
 
+import static dev.panamapy.bindings.Python_h.Py_DecRef;
 import static dev.panamapy.bindings.Python_h.Py_IncRef;
 
 /**
@@ -20,5 +21,20 @@ final class Refcount {
     /** +1 on any object. Requires the GIL. */
     static void increfAny(long object) {
         Py_IncRef(Mem.ptr(object));
+    }
+
+    /**
+     * -1 on any object, as the inline {@code Py_DECREF} does: an immortal object (3.12+: the low
+     * 32 bits of the count negative as an int) is left alone, a count above 1 is decremented in
+     * place, and only the last reference goes through {@code Py_DecRef} (which deallocates).
+     * Requires the GIL; default (GIL) builds only, like {@link #incref}.
+     *
+     * @param immortals whether the running CPython has immortal objects (3.12+)
+     */
+    static void decref(long object, boolean immortals) {
+        long rc = Mem.getLong(object);
+        if (immortals && (int) rc < 0) return;
+        if (rc > 1) Mem.putLong(object, rc - 1);
+        else Py_DecRef(Mem.ptr(object));
     }
 }

@@ -93,11 +93,12 @@ public final class Types {
             Py_DecRef(doc);
             MemorySegment modules = PyImport_GetModuleDict();     // borrowed
             Errors.checkInt(null, PyDict_SetItemString(modules, a.allocateFrom("panamapy"), Mem.ptr(module)));
+            NewBuffer.install(module, minor);
         }
         return new Types(base, type, tracked, javaException, module);
     }
 
-    private static long makeType(Arena forever, String name, long basicsize, String doc, int[] slotIds,
+    static long makeType(Arena forever, String name, long basicsize, String doc, int[] slotIds,
                                  MemorySegment[] fns, long base, long extraFlags) {
         MemorySegment slots = PyType_Slot.allocateArray(slotIds.length + 2, forever);
         int i = 0;
