@@ -323,6 +323,52 @@ public final class CPython implements AutoCloseable {
     }
 
     /**
+     * A Python class over a Java exporter, for Python code to subclass: a subclass of
+     * {@code panamapy.Buffer} named {@code name} whose {@code __buffer__(self, flags)} returns
+     * {@code memoryview} of a {@link JavaBuffer} exporting through {@code exporter} (PEP 688
+     * delegation, on every CPython from 3.9 on). A Python subclass adds its own logic and calls up
+     * to Java with {@code super().__buffer__(flags)} (slicing or casting the memoryview it gets),
+     * and may define {@code __release_buffer__(self, view)}. Every instance of the class and its
+     * subclasses shares the one export: each consumer view is one {@code getBuffer} request
+     * ({@link BufferRequest#FULL_RO}, what {@code memoryview} asks; the consumer's own flags are
+     * then applied to that memoryview by CPython) and one {@code releaseBuffer}, on the thread
+     * that takes or releases it, with the GIL held. The export lives while the class does.
+     * Takes the GIL.
+     *
+     * <pre>{@code
+     * PyObject base = py.exporterClass("Frame", exporter);
+     * py.setGlobal("Frame", base);
+     * py.exec("""
+     *     class Header(Frame):
+     *         def __buffer__(self, flags):
+     *             return super().__buffer__(flags)[:16]      # the first 16 bytes of Java's view
+     *     """);
+     * }</pre>
+     *
+     * @param name the class's name (its {@code __name__})
+     * @return a new reference to the class, owned by the caller
+     * @throws IllegalArgumentException if the name is not a Python identifier
+     * @throws PythonException          if Python refuses to make the class
+     * @throws IllegalStateException    if CPython is closed
+     */
+    public PyObject exporterClass(String name, BufferExporter exporter) {
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(exporter, "exporter");
+        if (!name.matches("[A-Za-z_][A-Za-z0-9_]*")) {
+            throw new IllegalArgumentException("exporterClass name must be a Python identifier (ASCII letters, digits "
+                    + "and _, not starting with a digit): '" + name + "'; nothing was made");
+        }
+        // the Java handle is dropped, not closed: close() would stop new exports, and the class
+        // keeps the Python object (and with it the exporter) alive
+        JavaBuffer exported = export(exporter);
+        try (PyObject java = exported.asPyObject();
+             PyObject module = importModule("panamapy");
+             PyObject factory = module.getAttr("_exporter_class")) {
+            return factory.call(name, java);
+        }
+    }
+
+    /**
      * A new arena whose memory Python may keep using after Java is done with it: closing the
      * arena frees its memory only once no {@link JavaBuffer} that exported it (statically, or
      * through a {@link BufferExporter} view) is alive in Python any more (the last numpy array

@@ -91,10 +91,11 @@ public final class Types {
             MemorySegment modules = PyImport_GetModuleDict();     // borrowed
             Errors.checkInt(null, PyDict_SetItemString(modules, a.allocateFrom("panamapy"), Mem.ptr(module)));
         }
+        BufferBackport.install(module, minor);     // panamapy.Buffer, panamapy.BufferFlags (PEP 688)
         return new Types(base, type, tracked, javaException, module);
     }
 
-    private static long makeType(Arena forever, String name, long basicsize, String doc, int[] slotIds,
+    static long makeType(Arena forever, String name, long basicsize, String doc, int[] slotIds,
                                  MemorySegment[] fns, long base, long extraFlags) {
         MemorySegment slots = PyType_Slot.allocateArray(slotIds.length + 2, forever);
         int i = 0;
