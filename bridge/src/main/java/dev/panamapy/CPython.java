@@ -1,5 +1,6 @@
 package dev.panamapy;
 
+import dev.panamapy.internal.ExportState;
 import dev.panamapy.internal.ExportTable;
 import dev.panamapy.internal.Functions;
 import dev.panamapy.internal.Interpreter;
@@ -358,10 +359,15 @@ public final class CPython implements AutoCloseable {
             throw new IllegalArgumentException("exporterClass name must be a Python identifier (ASCII letters, digits "
                     + "and _, not starting with a digit): '" + name + "'; nothing was made");
         }
-        // the Java handle is dropped, not closed: close() would stop new exports, and the class
-        // keeps the Python object (and with it the exporter) alive
-        JavaBuffer exported = export(exporter);
-        try (PyObject java = exported.asPyObject();
+        // no JavaBuffer handle: the class alone keeps the Python object (and with it the exporter)
+        PyObject java;
+        int g = interp.enter();
+        try {
+            java = new PyObject(interp, ExportTable.newObject(interp.c, new ExportState(null, exporter, true)));
+        } finally {
+            interp.exit(g);
+        }
+        try (java;
              PyObject module = importModule("panamapy");
              PyObject factory = module.getAttr("_exporter_class")) {
             return factory.call(name, java);
