@@ -42,7 +42,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  *       references (the memoryview may die there, ending its own export).</li>
  * </ul>
  *
- * <p>The wrapper is a subclass of {@code tuple} ({@code (memoryview, instance)}, both replaced by
+ * <p>The wrapper is a subclass of {@code tuple} ({@code (instance, memoryview)}, both replaced by
  * None at the release): tuple's own deallocation and GC traversal then serve it, so neither costs
  * an upcall. Python cannot create one ({@code tp_new} raises TypeError, like 3.12's).
  *
@@ -63,8 +63,8 @@ final class BufferBackport {
     private static final long TYPE_SUBCLASS = 1L << 31;
     /** Offset of tp_as_buffer in PyTypeObject (64-bit, 3.9-3.13); used on 3.9 for static types only, checked at start. */
     private static final long TP_AS_BUFFER = 160;
-    /** Offset of a tuple's first item (PyVarObject header). */
-    private static final long ITEMS = dev.panamapy.bindings._object.layout().byteSize() + 8;
+    /** Offset of a tuple's first item (PyVarObject header): the wrapper's obj, then its memoryview. */
+    private static final long OBJ_ITEM = dev.panamapy.bindings._object.layout().byteSize() + 8, MV_ITEM = OBJ_ITEM + 8;
     /** The flag ints handed to __buffer__ that are made once (every PyBUF_* combination is below). */
     private static final int CACHED_FLAGS = 1024;
 
@@ -172,13 +172,13 @@ final class BufferBackport {
             raise(PyExc_TypeError().address(), "a bytes-like object is required, not '" + typeName(type) + "'");
             return -1;
         }
-        long flagsObj = flags >= 0 && flags < CACHED_FLAGS ? FLAG_INTS[flags] : PyLong_FromLong(flags).address();
-        if (flags >= 0 && flags < CACHED_FLAGS) Py_IncRef(Mem.ptr(flagsObj));
+        boolean cached = flags >= 0 && flags < CACHED_FLAGS;
+        long flagsObj = cached ? FLAG_INTS[flags] : PyLong_FromLong(flags).address();   // cached: owned by us
         long ret;
         try {
             ret = callMethod(method, self, flagsObj);
         } finally {
-            Py_DecRef(Mem.ptr(flagsObj));
+            if (!cached) Py_DecRef(Mem.ptr(flagsObj));
         }
         if (ret == 0) return -1;
         if (Convert.typeOf(ret) != memoryviewType) {
@@ -196,11 +196,11 @@ final class BufferBackport {
             Py_DecRef(Mem.ptr(ret));
             return -1;
         }
-        Mem.putLong(wrapper + ITEMS, ret);                          // the wrapper takes __buffer__'s reference
-        Py_IncRef(Mem.ptr(self));
-        Mem.putLong(wrapper + ITEMS + 8, self);
+        incref(self);
+        Mem.putLong(wrapper + OBJ_ITEM, self);
+        Mem.putLong(wrapper + MV_ITEM, ret);                        // the wrapper takes __buffer__'s reference
         Mem.putLong(view + PyBufferLayout.OBJ, wrapper);            // the view's reference to the wrapper ...
-        Py_DecRef(Mem.ptr(ret));                                    // ... instead of the one it had to ret
+        decrefNotLast(ret);                                         // ... instead of the one it had to ret
         return 0;
     }
 
@@ -237,22 +237,25 @@ final class BufferBackport {
 
     /** bufferwrapper_releasebuf of CPython 3.12. */
     private static void releaseWrapper(long wrapper, long view) throws Throwable {
-        long mv = Mem.getLong(wrapper + ITEMS);
-        long obj = Mem.getLong(wrapper + ITEMS + 8);
+        long mv = Mem.getLong(wrapper + MV_ITEM);
+        long obj = Mem.getLong(wrapper + OBJ_ITEM);
         if (mv == 0 || obj == 0 || mv == none || obj == none) return;     // released already
         // the memoryview's export ends first (memoryview's bf_releasebuffer through PyBuffer_Release)
-        Py_IncRef(Mem.ptr(mv));
+        incref(mv);
         Mem.putLong(view + PyBufferLayout.OBJ, mv);
         PyBuffer_Release(Mem.ptr(view));
         Mem.putLong(view + PyBufferLayout.OBJ, wrapper);
         long hook = (long) Native.TYPE_LOOKUP.invokeExact(Convert.typeOf(obj), releaseName);   // borrowed
         if (hook != 0 && underlying(mv) != obj) callRelease(hook, obj, mv);
-        // Py_CLEAR(bw->mv); Py_CLEAR(bw->obj)
-        Py_IncRef(Mem.ptr(none));
-        Mem.putLong(wrapper + ITEMS, none);
+        // Py_CLEAR(bw->mv); Py_CLEAR(bw->obj). When the view holds the wrapper's only reference
+        // (nearly always) the tuple's deallocation, right after this returns, drops them in that
+        // same order (items last to first) and nothing can run in between: nothing to do here.
+        if (Mem.getLong(wrapper) == 1) return;
+        incref(none);
+        Mem.putLong(wrapper + MV_ITEM, none);
         Py_DecRef(Mem.ptr(mv));
-        Py_IncRef(Mem.ptr(none));
-        Mem.putLong(wrapper + ITEMS + 8, none);
+        incref(none);
+        Mem.putLong(wrapper + OBJ_ITEM, none);
         Py_DecRef(Mem.ptr(obj));
     }
 
@@ -313,6 +316,20 @@ final class BufferBackport {
     }
 
     // ---- helpers -------------------------------------------------------------------------------
+
+    /**
+     * +1, as the inline {@code Py_INCREF} does: this class runs on CPython 3.9-3.11 only, which have
+     * no immortal objects, and {@code ob_refcnt} is the object's first word. Saves a downcall.
+     * Requires the GIL.
+     */
+    private static void incref(long obj) {
+        Mem.putLong(obj, Mem.getLong(obj) + 1);
+    }
+
+    /** -1 on a reference that is known not to be the last one (see {@link #incref}). Requires the GIL. */
+    private static void decrefNotLast(long obj) {
+        Mem.putLong(obj, Mem.getLong(obj) - 1);
+    }
 
     private static void raise(long excType, String message) {
         try (Arena a = Arena.ofConfined()) {
