@@ -1,9 +1,13 @@
 package dev.panamapy.bench;
 
+import dev.panamapy.BufferSpec;
 import dev.panamapy.CPython;
+import dev.panamapy.JavaBuffer;
 import dev.panamapy.PyObject;
 
 import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -41,8 +45,14 @@ public final class Pep688Bench {
         }
         Files.createDirectories(out);
         int number = quick ? 20_000 : 200_000, repeat = quick ? 3 : 9;
-        try (CPython py = CPython.start()) {
+        try (CPython py = CPython.start(); Arena arena = py.arena()) {
             boolean native688 = py.minorVersion() >= 12;
+            MemorySegment seg = arena.allocate(4096);
+            // for scale: what one and two upcalls cost (a JavaBuffer without and with bf_releasebuffer)
+            JavaBuffer untracked = py.exportUntracked(BufferSpec.of(seg, "B"));
+            JavaBuffer tracked = py.export(BufferSpec.of(seg, "B"));
+            py.setGlobal("ju", untracked);
+            py.setGlobal("jt", tracked);
             py.exec("""
                     import timeit, panamapy
                     def per_op_ns(stmt, number):
@@ -75,7 +85,9 @@ public final class Pep688Bench {
                     new String[]{"panamapy.Buffer delegating to the bytearray", "memoryview(d).release()"},
                     new String[]{"panamapy.Buffer, precomputed memoryview", "memoryview(pb).release()"},
                     new String[]{"the same work in Python: memoryview(p.__buffer__(284))", "memoryview(p.__buffer__(284)).release()"},
-                    new String[]{"the Python call alone: p.__buffer__(284)", "p.__buffer__(284)"}));
+                    new String[]{"the Python call alone: p.__buffer__(284)", "p.__buffer__(284)"},
+                    new String[]{"JavaBuffer, one upcall (getbuffer)", "memoryview(ju).release()"},
+                    new String[]{"JavaBuffer, two upcalls (getbuffer, releasebuffer)", "memoryview(jt).release()"}));
             if (native688) {
                 stmts.add(new String[]{"plain class, precomputed memoryview (native PEP 688)", "memoryview(p).release()"});
                 stmts.add(new String[]{"plain class delegating to the bytearray (native PEP 688)", "memoryview(pd).release()"});
@@ -98,21 +110,26 @@ public final class Pep688Bench {
             }
             md.append('\n');
             if (native688) {
-                double r = st[2].median() / st[5].median();
+                double r = st[2].median() / st[7].median();
                 md.append("- panamapy.Buffer (precomputed) / plain PEP 688 class (precomputed): ").append(ratio(r))
                         .append(" (goal <= 1.2: ").append(r <= 1.2 ? "met" : "NOT met").append(")\n");
                 md.append("- panamapy.Buffer delegating / plain class delegating: ")
-                        .append(ratio(st[1].median() / st[6].median())).append('\n');
+                        .append(ratio(st[1].median() / st[8].median())).append('\n');
             } else {
                 md.append("- panamapy.Buffer (precomputed) / the same work in Python: ")
                         .append(ratio(st[2].median() / st[3].median())).append('\n');
                 md.append("- the backport's own share (Buffer precomputed minus the Python call alone): ")
-                        .append(Bench.fmt(st[2].median() - st[4].median())).append(" ns\n");
+                        .append(Bench.fmt(st[2].median() - st[4].median())).append(" ns, of which the two upcalls ")
+                        .append("(tracked JavaBuffer minus bytearray) ").append(Bench.fmt(st[6].median() - st[0].median()))
+                        .append(" ns\n");
             }
             Path file = out.resolve("pep688-" + py.minorVersion() + ".md");
             Files.writeString(file, md.toString());
             System.out.print(md);
             System.out.println("written to " + file);
+            py.exec("del ju, jt");
+            untracked.close();
+            tracked.close();
         }
     }
 
