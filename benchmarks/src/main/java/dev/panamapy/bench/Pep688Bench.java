@@ -31,18 +31,14 @@ public final class Pep688Bench {
     private Pep688Bench() { }
 
     public static void main(String[] args) throws IOException {
-        boolean quick = false;
-        Path out = Path.of("target", "bench");
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--quick" -> quick = true;
-                case "--out" -> out = Path.of(args[++i]);
-                default -> {
-                    System.err.println("usage: Pep688Bench [--quick] [--out DIR]");
-                    System.exit(2);
-                }
-            }
+        List<String> a = List.of(args);
+        boolean quick = a.contains("--quick");
+        int o = a.indexOf("--out");
+        if (a.size() != (quick ? 1 : 0) + (o >= 0 ? 2 : 0) || o == a.size() - 1) {
+            System.err.println("usage: Pep688Bench [--quick] [--out DIR]");
+            System.exit(2);
         }
+        Path out = o >= 0 ? Path.of(a.get(o + 1)) : Path.of("target", "bench");
         Files.createDirectories(out);
         int number = quick ? 20_000 : 200_000, repeat = quick ? 3 : 9;
         try (CPython py = CPython.start(); Arena arena = py.arena()) {

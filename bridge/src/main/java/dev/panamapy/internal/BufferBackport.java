@@ -13,7 +13,6 @@ import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
-import java.lang.invoke.MethodHandles;
 import java.nio.charset.StandardCharsets;
 
 import static dev.panamapy.bindings.Python_h.*;
@@ -460,11 +459,6 @@ final class BufferBackport {
     static final MemorySegment BUFFER_SLOT = stub("bufferSlotEntry", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG));
 
     private static MemorySegment stub(String method, FunctionDescriptor fd) {
-        try {
-            var mh = MethodHandles.lookup().findStatic(BufferBackport.class, method, fd.toMethodType());
-            return Linker.nativeLinker().upcallStub(mh, fd, Arena.global());
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
+        return Upcalls.stub(BufferBackport.class, method, fd);
     }
 }

@@ -27,21 +27,8 @@ class BufferClassTest {
     }
 
     @BeforeEach
-    void defineExporters() {
-        py.exec("""
-                import panamapy, sys, gc, threading
-                class Delegating(panamapy.Buffer):
-                    def __init__(self, data):
-                        self.data = data
-                        self.seen = []
-                    def __buffer__(self, flags):
-                        self.seen.append(flags)
-                        self.last = memoryview(self.data)
-                        return self.last
-                    def __release_buffer__(self, view):
-                        self.seen.append(('release', view is self.last))
-                        view.release()
-                """);
+    void defineExporters() throws java.io.IOException {
+        py.exec(Pep688DifferentialTest.resource("exporters.py"));
     }
 
     private String str(String expr) {
@@ -113,21 +100,19 @@ class BufferClassTest {
     @Test
     void anErrorInReleaseBufferGoesToTheUnraisableHookAndAPendingExceptionSurvives() {
         py.exec("""
-                caught = []
                 class BadRelease(panamapy.Buffer):
                     def __buffer__(self, flags):
                         return memoryview(b'xy')
                     def __release_buffer__(self, view):
                         raise KeyError('in release')
-                old, sys.unraisablehook = sys.unraisablehook, lambda u: caught.append((u.exc_type.__name__, str(u.exc_value)))
-                try:
+                def hold_and_fail():
+                    global outer
                     try:
                         with memoryview(BadRelease()) as m:
                             raise ValueError('while holding the view')
                     except ValueError as e:
                         outer = str(e)
-                finally:
-                    sys.unraisablehook = old
+                caught = unraisable_during(hold_and_fail)
                 """);
         assertEquals("[('KeyError', \"'in release'\")] while holding the view", str("f'{caught} {outer}'"));
     }

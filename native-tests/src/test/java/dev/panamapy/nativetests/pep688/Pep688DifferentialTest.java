@@ -38,7 +38,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * report goes to {@code target/pep688-differential-<version>.md}.
  */
 @PythonTest
-class Pep688DifferentialTest {
+public class Pep688DifferentialTest {
 
     /** A known, explained difference: which version on either side ("*": any), which rows, which field; and why. */
     record Allowed(String oracle, Predicate<String[]> row, String why) { }
@@ -223,7 +223,8 @@ class Pep688DifferentialTest {
         return p.length == 2 && p[0].equals("3") ? Integer.parseInt(p[1]) : -1;
     }
 
-    static String resource(String name) throws IOException {
+    /** A text resource of this package (the table, the shared exporters). */
+    public static String resource(String name) throws IOException {
         try (InputStream in = Pep688DifferentialTest.class.getResourceAsStream(name)) {
             if (in == null) throw new IOException("test resource " + name + " is missing");
             return new String(in.readAllBytes(), StandardCharsets.UTF_8);

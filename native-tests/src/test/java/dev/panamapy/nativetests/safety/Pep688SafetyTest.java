@@ -3,6 +3,7 @@ package dev.panamapy.nativetests.safety;
 import dev.panamapy.CPython;
 import dev.panamapy.PyObject;
 import dev.panamapy.PythonException;
+import dev.panamapy.nativetests.pep688.Pep688DifferentialTest;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -31,20 +32,9 @@ class Pep688SafetyTest {
     @RegisterExtension
     final NothingLeftBehind nothingLeftBehind;
 
-    Pep688SafetyTest(CPython py) {
+    Pep688SafetyTest(CPython py) throws java.io.IOException {
         this.py = py;
-        py.exec("""
-                import panamapy, sys, gc, weakref
-                class Delegating(panamapy.Buffer):
-                    def __init__(self, data):
-                        self.data = data
-                        self.released = 0
-                    def __buffer__(self, flags):
-                        return memoryview(self.data)
-                    def __release_buffer__(self, view):
-                        self.released += 1
-                        view.release()
-                """);
+        py.exec(Pep688DifferentialTest.resource("exporters.py"));
         this.nothingLeftBehind = new NothingLeftBehind(py);
     }
 
@@ -158,20 +148,15 @@ class Pep688SafetyTest {
     @Test
     void systemExitInReleaseIsUnraisableNotAnExit() {
         py.exec("""
-                seen = []
                 class Exits(panamapy.Buffer):
                     def __buffer__(self, flags):
                         return memoryview(b'x')
                     def __release_buffer__(self, view):
                         raise SystemExit(3)
-                old, sys.unraisablehook = sys.unraisablehook, lambda u: seen.append(u.exc_type.__name__)
-                try:
-                    memoryview(Exits()).release()
-                finally:
-                    sys.unraisablehook = old
+                seen = unraisable_during(lambda: memoryview(Exits()).release())
                 """);
-        assertEquals("['SystemExit']", str("repr(seen)"));
-        py.exec("del seen, Exits, old");
+        assertEquals("[('SystemExit', '3')]", str("repr(seen)"));
+        py.exec("del seen, Exits");
     }
 
     /** Counts flat: each kind of exporter, used and failed ROUNDS times, twice; the second batch changes nothing. */
@@ -192,20 +177,17 @@ class Pep688SafetyTest {
                 ex = {'delegating': Delegating(data), 'raising': Raising(), 'wrong-type': WrongType(),
                       'release-raises': ReleaseRaises(data), 'nested': Delegating(Delegating(data)),
                       'refused-request': Delegating(b'read-only')}[KIND]
-                def rounds(n):
-                    old, sys.unraisablehook = sys.unraisablehook, lambda u: None
+                import _testbuffer
+                def one():
                     try:
-                        for _ in range(n):
-                            try:
-                                if KIND == 'refused-request':
-                                    import _testbuffer
-                                    _testbuffer.ndarray(ex, getbuf=1)     # WRITABLE on bytes: BufferError
-                                else:
-                                    memoryview(ex).release()
-                            except (ValueError, TypeError, BufferError):
-                                pass
-                    finally:
-                        sys.unraisablehook = old
+                        if KIND == 'refused-request':
+                            _testbuffer.ndarray(ex, getbuf=1)     # WRITABLE on bytes: BufferError
+                        else:
+                            memoryview(ex).release()
+                    except (ValueError, TypeError, BufferError):
+                        pass
+                def rounds(n):
+                    unraisable_during(lambda: [one() for _ in range(n)])
                 def counts():
                     gc.collect()
                     return (sys.getrefcount(ex), sys.getrefcount(data), len(gc.get_objects()))
@@ -221,6 +203,6 @@ class Pep688SafetyTest {
         assertEquals(d0.liveReferences(), d1.liveReferences());
         assertEquals(d0.liveViews(), d1.liveViews());
         assertEquals("True", str("str(data.append(0) is None)"), "the bytearray has no export left");
-        py.exec("del Raising, WrongType, ReleaseRaises, data, ex, rounds, counts, before, after, measure");
+        py.exec("del Raising, WrongType, ReleaseRaises, data, ex, one, rounds, counts, before, after, measure");
     }
 }
