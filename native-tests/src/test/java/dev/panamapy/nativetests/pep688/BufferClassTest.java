@@ -87,12 +87,7 @@ class BufferClassTest {
 
     @Test
     void aResultThatIsNoMemoryviewIsTypeError() {
-        py.exec("""
-                class Wrong(panamapy.Buffer):
-                    def __buffer__(self, flags):
-                        return bytearray(b'not a view')
-                """);
-        PythonException e = raises("bytes(Wrong())");
+        PythonException e = raises("bytes(Fixed(bytearray(b'not a view')))");
         assertTrue(e.is("TypeError"), e.getMessage());
         assertEquals("__buffer__ returned non-memoryview object", e.pythonMessage());
     }
@@ -100,15 +95,10 @@ class BufferClassTest {
     @Test
     void anErrorInReleaseBufferGoesToTheUnraisableHookAndAPendingExceptionSurvives() {
         py.exec("""
-                class BadRelease(panamapy.Buffer):
-                    def __buffer__(self, flags):
-                        return memoryview(b'xy')
-                    def __release_buffer__(self, view):
-                        raise KeyError('in release')
                 def hold_and_fail():
                     global outer
                     try:
-                        with memoryview(BadRelease()) as m:
+                        with memoryview(Fixed(b'xy', KeyError('in release'))) as m:
                             raise ValueError('while holding the view')
                     except ValueError as e:
                         outer = str(e)

@@ -36,3 +36,18 @@ def unraisable_during(fn):
     finally:
         sys.unraisablehook = old
     return seen
+
+
+class Fixed(panamapy.Buffer):
+    """__buffer__ answers memoryview(result) for bytes, else result itself (wrong types too);
+    __release_buffer__ raises release_error when one is given."""
+    def __init__(self, result, release_error=None):
+        self.result = result
+        self.release_error = release_error
+
+    def __buffer__(self, flags):
+        return memoryview(self.result) if isinstance(self.result, bytes) else self.result
+
+    def __release_buffer__(self, view):
+        if self.release_error is not None:
+            raise self.release_error
