@@ -187,11 +187,40 @@ def exporters():
         ("no-buffer", lambda: NoBuffer()),
         ("keeps-view", lambda: KeepsView(bytearray(b"kept"))),
     ]
-    if numpy is not None:
-        t.append(("numpy-2d", lambda: Delegate(numpy.arange(12, dtype=numpy.int32).reshape(3, 4))))
-        t.append(("numpy-strided", lambda: Delegate(numpy.arange(24.0).reshape(4, 6)[::2, ::-3])))
-        t.append(("numpy-readonly", lambda: Delegate(numpy.frombuffer(b"abcdefgh", dtype=numpy.uint16))))
+    for name, make in numpy_arrays():
+        t.append((name, lambda make=make: Delegate(make())))
     return t
+
+
+def numpy_arrays():
+    """numpy layouts, where numpy is installed (no 3.12+ oracle has it: see direct_rows)."""
+    if numpy is None:
+        return []
+    return [
+        ("numpy-2d", lambda: numpy.arange(12, dtype=numpy.int32).reshape(3, 4)),
+        ("numpy-strided", lambda: numpy.arange(24.0).reshape(4, 6)[::2, ::-3]),
+        ("numpy-readonly", lambda: numpy.frombuffer(b"abcdefgh", dtype=numpy.uint16)),
+    ]
+
+
+def direct_rows():
+    """The oracle for the numpy rows, in this same process: PEP 688's slot re-exports the
+    memoryview __buffer__ returns with the consumer's flags, so a Buffer delegating to an array
+    must give the fields of memoryview(array) asked directly (rows named '<exporter>@direct')."""
+    out = []
+    for name, make in numpy_arrays():
+        for flags in FLAGS:
+            facts = {}
+            try:
+                nd = tb.ndarray(memoryview(make()), getbuf=flags)
+            except Exception as e:
+                facts["error"] = f"{type(e).__name__}: {scrub(e)}"
+            else:
+                facts.update(fields(nd))
+                del nd
+            for field, value in facts.items():
+                out.append(f"{name}@direct\t{flags}\t{field}\t{scrub(value)}")
+    return out
 
 
 FLAGS = [f for f in range(0x200) if not f & 0x2]
@@ -303,6 +332,7 @@ def lines():
         gc.collect()
     for name, field, value in class_facts():
         out.append(f"{name}\t-\t{field}\t{scrub(value)}")
+    out.extend(direct_rows())
     return "\n".join(out)
 
 
