@@ -346,7 +346,8 @@ public final class CPython implements AutoCloseable {
      *     """);
      * }</pre>
      *
-     * @param name the class's name (its {@code __name__})
+     * @param name     the class's name (its {@code __name__})
+     * @param exporter asked for a view on each {@code __buffer__} call of any instance, told of its release
      * @return a new reference to the class, owned by the caller
      * @throws IllegalArgumentException if the name is not a Python identifier
      * @throws PythonException          if Python refuses to make the class
