@@ -45,6 +45,9 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * None at the release): tuple's own deallocation and GC traversal then serve it, so neither costs
  * an upcall. Python cannot create one ({@code tp_new} raises TypeError, like 3.12's).
  *
+ * <p>While CPython tears down ({@link Interpreter#refusesUserCode()}) neither method is called: a
+ * view is a BufferError, a release only ends the memoryview's export, as for Java exporters.
+ *
  * <p>Every entry point catches Throwable ({@link UpcallBarrier}); the calls into Python fit
  * CPython's recursion budget to the stack left ({@link StackGuard}), so recursion through
  * {@code __buffer__} ends in RecursionError.
@@ -174,9 +177,18 @@ final class BufferBackport {
         boolean cached = flags >= 0 && flags < CACHED_FLAGS;
         long flagsObj = cached ? FLAG_INTS[flags] : PyLong_FromLong(flags).address();   // cached: owned by us
         long ret;
+        CallState d = Interpreter.upcallEnter();    // Python code runs: tearDown waits for it
         try {
+            if (Interpreter.refusesUserCode()) {
+                // CPython tears down: a thread Python made that takes the GIL now is ended with
+                // these Java frames on its stack, so nothing is called (like a Java exporter)
+                raise(PyExc_BufferError().address(), "CPython is finalizing: panamapy.Buffer.__buffer__ is no "
+                        + "longer called");
+                return -1;
+            }
             ret = callMethod(method, self, flagsObj);
         } finally {
+            d.depth--;                              // no call: safe even on a stack overflow
             if (!cached) Py_DecRef(Mem.ptr(flagsObj));
         }
         if (ret == 0) return -1;
@@ -245,7 +257,14 @@ final class BufferBackport {
         PyBuffer_Release(Mem.ptr(view));
         Mem.putLong(view + PyBufferLayout.OBJ, wrapper);
         long hook = (long) Native.TYPE_LOOKUP.invokeExact(Convert.typeOf(obj), releaseName);   // borrowed
-        if (hook != 0 && underlying(mv) != obj) callRelease(hook, obj, mv);
+        if (hook != 0 && !Interpreter.refusesUserCode() && underlying(mv) != obj) {   // finalizing: not called
+            CallState d = Interpreter.upcallEnter();
+            try {
+                callRelease(hook, obj, mv);
+            } finally {
+                d.depth--;
+            }
+        }
         // Py_CLEAR(bw->mv); Py_CLEAR(bw->obj). When the view holds the wrapper's only reference
         // (nearly always) the tuple's deallocation, right after this returns, drops them in that
         // same order (items last to first) and nothing can run in between: nothing to do here.
