@@ -65,10 +65,8 @@ class Pep688SafetyTest {
     void theViewKeepsTheInstanceAliveAndTheReleaseComesBeforeItGoes() {
         py.exec("""
                 x = Delegating(bytearray(b'abc'))
-                alive = weakref.ref(x)
                 m = memoryview(x)
-                del x
-                gc.collect()
+                alive = forget('x')
                 during = alive() is not None
                 count = alive().released
                 m.release()
@@ -99,10 +97,7 @@ class Pep688SafetyTest {
         py.exec("""
                 x = Delegating(bytearray(b'cycle'))
                 x.self_view = memoryview(x)
-                alive = weakref.ref(x)
-                del x
-                gc.collect()
-                freed = alive() is None
+                freed = forget('x')() is None
                 """);
         assertEquals("True", str("str(freed)"));
     }

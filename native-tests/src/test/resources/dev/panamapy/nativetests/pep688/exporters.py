@@ -51,3 +51,11 @@ class Fixed(panamapy.Buffer):
     def __release_buffer__(self, view):
         if self.release_error is not None:
             raise self.release_error
+
+
+def forget(name):
+    """Deletes the global `name` and collects; answers a weak reference to what it named."""
+    ref = weakref.ref(globals()[name])
+    del globals()[name]
+    gc.collect()
+    return ref
