@@ -1,0 +1,99 @@
+package dev.panamapy.arrow;
+
+import dev.panamapy.CPython;
+import dev.panamapy.PyObject;
+import org.apache.arrow.vector.FieldVector;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.dictionary.DictionaryProvider;
+import org.apache.arrow.vector.ipc.ArrowReader;
+
+/**
+ * Arrow Java data handed to Python without copying, through the
+ * <a href="https://arrow.apache.org/docs/format/CDataInterface/PyCapsuleInterface.html">Arrow
+ * PyCapsule interface</a>: the returned Python object has {@code __arrow_c_schema__} and
+ * {@code __arrow_c_array__} (or {@code __arrow_c_stream__}), so {@code pyarrow.record_batch(obj)},
+ * {@code pyarrow.array(obj)}, {@code pyarrow.table(obj)}, polars and duckdb read the Java
+ * vectors' buffers in place (the addresses Python sees are the Java buffers' addresses).
+ *
+ * <p><b>Threads and the GIL.</b> Every method takes the GIL itself and may be called from any
+ * platform thread, concurrently.
+ *
+ * <p><b>Lifetimes.</b> An export takes its own reference to every buffer of the vectors (O(1)
+ * per buffer, no copy, no scan): the data stays valid while the returned Python object, or any
+ * Arrow structure a consumer imported from it, is alive, whatever Java closes meanwhile. Closing
+ * the root or vectors after exporting is allowed and usual; their memory is freed when Python
+ * lets go. The export's buffers are accounted to a child allocator of the vectors' root
+ * allocator named {@code panamapy-export#N ...}, so {@code RootAllocator.close()} while Python
+ * still uses an export fails naming it. An export is a snapshot of the vectors' buffers and
+ * value counts when it was made: do not write into vectors Python reads (Arrow data is
+ * immutable once shared). Null counts are exported as -1 ("unknown": computing them scans the
+ * validity bitmap) except where known without a scan. The caller owns the returned
+ * {@link PyObject} and closes it; Python may keep the object beyond that.
+ */
+public final class ArrowExport {
+    private ArrowExport() { }
+
+    /**
+     * A record batch as a Python object with {@code __arrow_c_schema__} and
+     * {@code __arrow_c_array__} (a struct array, one child per column):
+     * {@code pyarrow.record_batch(obj)} reads it in place.
+     *
+     * @throws IllegalArgumentException      if a column is dictionary-encoded (use
+     *                                       {@link #batch(CPython, VectorSchemaRoot, DictionaryProvider)})
+     * @throws UnsupportedOperationException if a column's type cannot be exported (named)
+     * @throws IllegalStateException         if CPython is closed
+     */
+    public static PyObject batch(CPython py, VectorSchemaRoot root) {
+        return batch(py, root, null);
+    }
+
+    /**
+     * Like {@link #batch(CPython, VectorSchemaRoot)}, with the dictionaries of dictionary-encoded
+     * columns taken from {@code dictionaries} (exported with the batch, also zero copy).
+     *
+     * @throws IllegalArgumentException      if a dictionary a column names is not in {@code dictionaries}
+     * @throws UnsupportedOperationException if a column's type cannot be exported (named)
+     * @throws IllegalStateException         if CPython is closed
+     */
+    public static PyObject batch(CPython py, VectorSchemaRoot root, DictionaryProvider dictionaries) {
+        throw new UnsupportedOperationException("not yet");
+    }
+
+    /**
+     * One vector as a Python object with {@code __arrow_c_schema__} and {@code __arrow_c_array__}:
+     * {@code pyarrow.array(obj)} reads it in place.
+     *
+     * @throws IllegalArgumentException      if it is dictionary-encoded (use
+     *                                       {@link #array(CPython, FieldVector, DictionaryProvider)})
+     * @throws UnsupportedOperationException if its type cannot be exported (named)
+     * @throws IllegalStateException         if CPython is closed
+     */
+    public static PyObject array(CPython py, FieldVector vector) {
+        return array(py, vector, null);
+    }
+
+    /**
+     * Like {@link #array(CPython, FieldVector)}, with dictionaries from {@code dictionaries}.
+     *
+     * @throws IllegalArgumentException      if a dictionary the vector names is not in {@code dictionaries}
+     * @throws UnsupportedOperationException if its type cannot be exported (named)
+     * @throws IllegalStateException         if CPython is closed
+     */
+    public static PyObject array(CPython py, FieldVector vector, DictionaryProvider dictionaries) {
+        throw new UnsupportedOperationException("not yet");
+    }
+
+    /**
+     * A stream of record batches as a Python object with {@code __arrow_c_stream__} and
+     * {@code __arrow_c_schema__}: {@code pyarrow.RecordBatchReader.from_stream(obj)} or
+     * {@code pyarrow.table(obj)} read it. The stream can be consumed once. Each batch is exported
+     * as by {@link #batch}; the reader is advanced by the consumer's {@code get_next} (under the
+     * GIL when the consumer holds it: a reader that blocks blocks Python). The reader is closed
+     * when the consumer releases the stream (or the object is freed unconsumed).
+     *
+     * @throws IllegalStateException if CPython is closed
+     */
+    public static PyObject stream(CPython py, ArrowReader reader) {
+        throw new UnsupportedOperationException("not yet");
+    }
+}
