@@ -1,0 +1,131 @@
+package dev.panamapy.spark.internal;
+
+import dev.panamapy.PyObject;
+import dev.panamapy.PythonException;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.spark.sql.catalyst.InternalRow;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Iterator;
+import java.util.List;
+import java.util.NoSuchElementException;
+
+/**
+ * One task of mapInArrow (or applyInArrow, whose input batches are the groups): input batches
+ * are exported to the Python function as it asks for them, and each batch it yields is imported
+ * (over Python's memory) and read as rows, then released before the next one is asked for.
+ *
+ * <p>The next input batch is built and exported before Python is asked for output, so Spark's
+ * upstream work (reading, shuffling, Arrow writing) runs without the GIL, in parallel with other
+ * tasks' Python; only a function that takes more batches than it yields makes Python pull the
+ * rest itself, under the GIL.
+ */
+public final class MapInArrowIterator implements Iterator<InternalRow> {
+
+    private final PythonTaskScope scope;
+    private final RowBatches input;
+    private final PyObject results;
+    private final PyObject hungry;
+    private final PyObject put;
+    private final PyObject nextBatch;
+    private final List<PyObject> pulled = new ArrayList<>();   // exports returned to Python by pull(), closed after each step
+    private RuntimeException pullFailure;                      // what went wrong in pull(), rethrown instead of Python's report of it
+    private VectorSchemaRoot current;
+    private Iterator<InternalRow> rows = Collections.emptyIterator();
+    private boolean done;
+
+    /**
+     * @param fn the Python callable taking an iterator of batches (the user's function, or the
+     *           worker's per-group adapter around it), owned by the scope
+     * @param expected the output schema as an exported empty batch
+     */
+    public MapInArrowIterator(PythonTaskScope scope, RowBatches input, PyObject fn, PyObject expected, String what) {
+        this.scope = scope;
+        this.input = input;
+        try (PyObject feedType = scope.worker.getAttr("Feed");
+             PyObject pull = scope.py.function("pull", args -> pull());
+             PyObject feed = feedType.call(pull);
+             PyObject schemaOf = scope.worker.getAttr("schema_of");
+             PyObject schema = schemaOf.call(expected);
+             PyObject map = scope.worker.getAttr("map_batches")) {
+            this.results = scope.own(map.call(fn, feed, schema, what));
+            this.hungry = scope.own(feed.getAttr("hungry"));
+            this.put = scope.own(feed.getAttr("put"));
+            this.nextBatch = scope.workerFunction("next_batch");
+        } catch (PythonException e) {
+            throw scope.failure(e, null);
+        }
+        scope.own(this::release);
+    }
+
+    @Override
+    public boolean hasNext() {
+        while (!rows.hasNext()) {
+            if (done) return false;
+            advance();
+        }
+        return true;
+    }
+
+    @Override
+    public InternalRow next() {
+        if (!hasNext()) throw new NoSuchElementException();
+        return rows.next();
+    }
+
+    private void advance() {
+        release();
+        scope.checkKilled();
+        try {
+            if (hungry.callAs(Boolean.class)) {
+                VectorSchemaRoot batch = input.next();
+                if (batch == null) {
+                    put.call((Object) null).close();
+                } else {
+                    try (PyObject obj = scope.export(batch)) {
+                        put.call(obj).close();
+                    }
+                }
+            }
+            try (PyObject out = nextBatch.call(results)) {
+                if (out.isNone()) {
+                    done = true;
+                    return;
+                }
+                current = scope.importBatch(out);
+            }
+        } catch (PythonException e) {
+            done = true;
+            throw scope.failure(e, pullFailure);
+        } finally {
+            for (PyObject p : pulled) p.close();
+            pulled.clear();
+        }
+        rows = PythonTaskScope.rows(current);
+    }
+
+    /** Called by Python (with the GIL) when the function wants a batch it was not given. */
+    private Object pull() {
+        try {
+            scope.checkKilled();
+            VectorSchemaRoot batch = input.next();
+            if (batch == null) return null;
+            PyObject obj = scope.export(batch);
+            pulled.add(obj);
+            return obj;
+        } catch (RuntimeException e) {
+            pullFailure = e;
+            throw e;
+        }
+    }
+
+    private void release() {
+        rows = Collections.emptyIterator();
+        if (current != null) {
+            VectorSchemaRoot root = current;
+            current = null;
+            root.close();
+        }
+    }
+}
