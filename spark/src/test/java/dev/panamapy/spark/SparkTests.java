@@ -14,6 +14,19 @@ final class SparkTests {
 
     private SparkTests() { }
 
+    /** A PythonFunction from source whose function is named like the last "def" in it. */
+    static PythonFunction py(String source) {
+        String name = source.substring(source.lastIndexOf("def ") + 4, source.indexOf('(', source.lastIndexOf("def ")));
+        return PythonFunction.fromSource(source, name);
+    }
+
+    /** The whole message chain of a failure (Spark wraps the task's exception in its own). */
+    static String messages(Throwable t) {
+        StringBuilder sb = new StringBuilder();
+        for (Throwable c = t; c != null; c = c.getCause()) sb.append(c).append('\n');
+        return sb.toString();
+    }
+
     static synchronized SparkSession session() {
         if (spark == null) {
             spark = SparkSession.builder()
@@ -24,6 +37,7 @@ final class SparkTests {
                     .config("spark.sql.adaptive.enabled", "false")
                     .config("spark.driver.host", "127.0.0.1")
                     .config("spark.sql.session.timeZone", "UTC")
+                    .config("spark.panamapy.python", System.getProperty("panamapy.python", ""))
                     .getOrCreate();
         }
         return spark;
