@@ -1,7 +1,12 @@
 package dev.panamapy.arrow;
 
 import dev.panamapy.CPython;
+import dev.panamapy.Gil;
 import dev.panamapy.PyObject;
+import dev.panamapy.arrow.internal.Glue;
+import dev.panamapy.arrow.internal.Snapshot;
+import dev.panamapy.arrow.internal.StreamExport;
+import dev.panamapy.internal.Interpreter;
 import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.dictionary.DictionaryProvider;
@@ -56,7 +61,8 @@ public final class ArrowExport {
      * @throws IllegalStateException         if CPython is closed
      */
     public static PyObject batch(CPython py, VectorSchemaRoot root, DictionaryProvider dictionaries) {
-        throw new UnsupportedOperationException("not yet");
+        Interpreter in = Glue.interpreter(py);
+        return wrap(py, in, Snapshot.of(root, dictionaries));
     }
 
     /**
@@ -80,7 +86,8 @@ public final class ArrowExport {
      * @throws IllegalStateException         if CPython is closed
      */
     public static PyObject array(CPython py, FieldVector vector, DictionaryProvider dictionaries) {
-        throw new UnsupportedOperationException("not yet");
+        Interpreter in = Glue.interpreter(py);
+        return wrap(py, in, Snapshot.of(vector, dictionaries));
     }
 
     /**
@@ -94,6 +101,14 @@ public final class ArrowExport {
      * @throws IllegalStateException if CPython is closed
      */
     public static PyObject stream(CPython py, ArrowReader reader) {
-        throw new UnsupportedOperationException("not yet");
+        Interpreter in = Glue.interpreter(py);
+        return wrap(py, in, StreamExport.of(reader));
+    }
+
+    /** The Python object of an export, which owns it from now on. */
+    private static PyObject wrap(CPython py, Interpreter in, Object export) {
+        try (Gil gil = py.gil()) {
+            return Glue.newObject(in, export);
+        }
     }
 }
