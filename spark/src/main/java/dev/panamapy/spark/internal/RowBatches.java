@@ -36,6 +36,9 @@ public abstract class RowBatches {
         this.allocator = allocator;
     }
 
+    /** The Arrow schema of the batches. */
+    public Schema arrowSchema() { return arrowSchema; }
+
     /** The next batch (the caller closes it), or null when the rows are used up. */
     public abstract VectorSchemaRoot next();
 
