@@ -1,7 +1,10 @@
 package dev.panamapy.arrow;
 
 import dev.panamapy.CPython;
+import dev.panamapy.Gil;
 import dev.panamapy.PyObject;
+import dev.panamapy.arrow.internal.Glue;
+import dev.panamapy.arrow.internal.ImportCalls;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
@@ -54,7 +57,10 @@ public final class ArrowImport {
      */
     public static VectorSchemaRoot batch(CPython py, PyObject obj, BufferAllocator allocator,
                                          DictionaryProvider.MapDictionaryProvider dictionaries) {
-        throw new UnsupportedOperationException("not yet");
+        Glue.interpreter(py);
+        try (Gil gil = py.gil()) {
+            return (VectorSchemaRoot) ImportCalls.array(obj, allocator, dictionaries, true);
+        }
     }
 
     /**
@@ -81,7 +87,10 @@ public final class ArrowImport {
      */
     public static FieldVector array(CPython py, PyObject obj, BufferAllocator allocator,
                                     DictionaryProvider.MapDictionaryProvider dictionaries) {
-        throw new UnsupportedOperationException("not yet");
+        Glue.interpreter(py);
+        try (Gil gil = py.gil()) {
+            return (FieldVector) ImportCalls.array(obj, allocator, dictionaries, false);
+        }
     }
 
     /**
@@ -95,6 +104,9 @@ public final class ArrowImport {
      * @throws IllegalStateException         if CPython is closed
      */
     public static ArrowReader stream(CPython py, PyObject obj, BufferAllocator allocator) {
-        throw new UnsupportedOperationException("not yet");
+        Glue.interpreter(py);
+        try (Gil gil = py.gil()) {
+            return ImportCalls.stream(obj, allocator);
+        }
     }
 }

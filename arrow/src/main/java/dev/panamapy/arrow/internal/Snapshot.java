@@ -124,6 +124,15 @@ public final class Snapshot {
         List<FieldVector> kids = v.getChildrenFromFields();
         Node[] children = new Node[kids.size()];
         for (int i = 0; i < children.length; i++) children[i] = node(kids.get(i), dictionaries);
+        if (f.getType() instanceof ArrowType.Map && children.length == 1) {
+            // a map's entries and keys are never null (the spec), and pyarrow aborts the process on a map
+            // whose entries or keys may have nulls (it treats null_count -1 as "may"); Arrow Java's writers
+            // need not set the entries' validity bits: export both without a validity bitmap
+            Node e = withoutNulls(children[0]);
+            Node[] kv = e.children().clone();
+            if (kv.length > 0) kv[0] = withoutNulls(kv[0]);
+            children[0] = new Node(e.length(), 0, e.buffers(), kv, e.dictionary());
+        }
         Node dict = null;
         if (enc != null) {
             Dictionary d = dictionaries == null ? null : dictionaries.lookup(enc.getId());
@@ -137,6 +146,12 @@ public final class Snapshot {
         }
         long nulls = n == 0 ? 0 : v instanceof NullVector ? n : -1;     // -1: unknown, counting would scan the bitmap
         return new Node(n, nulls, addrs, children, dict);
+    }
+
+    private static Node withoutNulls(Node n) {
+        long[] b = n.buffers().clone();
+        if (b.length > 0) b[0] = 0;
+        return new Node(n.length(), 0, b, n.children(), n.dictionary());
     }
 
     /** Keeps one buffer alive for this export; its address (ZERO for an unallocated one). */

@@ -1,0 +1,135 @@
+package dev.panamapy.arrow.internal;
+
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.vector.FieldVector;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.ipc.ArrowReader;
+import org.apache.arrow.vector.types.pojo.ArrowType;
+import org.apache.arrow.vector.types.pojo.Schema;
+
+import java.io.IOException;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandle;
+import java.util.List;
+
+import static dev.panamapy.arrow.internal.CData.*;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+/**
+ * A producer's ArrowArrayStream (moved out of its capsule) as an Arrow Java {@link ArrowReader}.
+ * Each batch is imported over the producer's memory and transferred into the reader's root
+ * (zero copy); the previous batch is released when the next one is loaded. The producer's
+ * callbacks are called without the GIL (the C stream interface lets any thread call them; a
+ * Python-backed producer takes the GIL itself), its release with it (see {@link Imported}).
+ */
+public final class StreamImport extends ArrowReader {
+    private static final MethodHandle CALL2 = Linker.nativeLinker().downcallHandle(
+            FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG));
+    private static final MethodHandle CALL1 = Linker.nativeLinker().downcallHandle(
+            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG));
+
+    private final Imported stream;
+    private Imports.Node schema;
+    private boolean closed;
+
+    /** Takes over the moved stream (one reference), released when the reader is closed. */
+    public StreamImport(BufferAllocator allocator, Imported stream) {
+        super(allocator);
+        this.stream = stream;
+    }
+
+    @Override
+    protected Schema readSchema() throws IOException {
+        long s = calloc(SCHEMA.byteSize());
+        try {
+            check(call(ST_GET_SCHEMA, s), "get_schema");
+            Imports.Node sn = Imports.parse(s, new long[]{0});
+            if (!(sn.type() instanceof ArrowType.Struct)) {
+                throw new IllegalArgumentException("an Arrow stream of " + sn.type() + " arrays is not a stream of record batches");
+            }
+            for (Imports.Node k : sn.children()) requireNoDictionary(k);
+            this.schema = sn;
+            return new Schema(sn.field().getChildren(), sn.field().getMetadata());
+        } finally {
+            Exports.releaseIfLive(s, S_RELEASE);
+            free(s);
+        }
+    }
+
+    private static void requireNoDictionary(Imports.Node n) {
+        if (n.dictionary() != null) {
+            throw new UnsupportedOperationException("field '" + n.field().getName() + "' of an imported Arrow stream is "
+                    + "dictionary-encoded: streams with dictionaries are not supported yet (import batches with "
+                    + "ArrowImport.batch(.., MapDictionaryProvider), or decode the column in Python first)");
+        }
+        for (Imports.Node k : n.children()) requireNoDictionary(k);
+    }
+
+    @Override
+    public boolean loadNextBatch() throws IOException {
+        prepareLoadNextBatch();
+        long out = calloc(ARRAY.byteSize());
+        Imported batch;
+        try {
+            check(call(ST_GET_NEXT, out), "get_next");
+            if (getLong(out + A_RELEASE) == 0) return false;        // end of stream
+            try {
+                Imports.validate(out, schema);
+            } catch (RuntimeException e) {
+                Exports.releaseIfLive(out, A_RELEASE);
+                throw e;
+            }
+            batch = Imported.move(out, ARRAY.byteSize(), A_RELEASE);
+        } finally {
+            free(out);
+        }
+        VectorSchemaRoot root = getVectorSchemaRoot();
+        try (VectorSchemaRoot tmp = Imports.loadBatch(batch.address(), schema, new Imports.Target(allocator, batch, null))) {
+            List<FieldVector> from = tmp.getFieldVectors(), to = root.getFieldVectors();
+            for (int i = 0; i < from.size(); i++) from.get(i).makeTransferPair(to.get(i)).transfer();
+            root.setRowCount(tmp.getRowCount());
+        } finally {
+            batch.unref();
+        }
+        return true;
+    }
+
+    @Override
+    public long bytesRead() { return 0; }
+
+    @Override
+    protected synchronized void closeReadSource() {
+        if (closed) return;
+        closed = true;
+        stream.unref();
+    }
+
+    private int call(long fnOffset, long out) {
+        long fn = getLong(stream.address() + fnOffset);
+        if (fn == 0) throw new IllegalArgumentException("the imported ArrowArrayStream has a NULL callback");
+        try {
+            return (int) CALL2.invokeExact(MemorySegment.ofAddress(fn), stream.address(), out);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    private void check(int rc, String what) throws IOException {
+        if (rc == 0) return;
+        String msg = null;
+        long fn = getLong(stream.address() + ST_GET_LAST_ERROR);
+        if (fn != 0) {
+            try {
+                msg = string((long) CALL1.invokeExact(MemorySegment.ofAddress(fn), stream.address()));
+            } catch (Throwable t) {
+                msg = null;
+            }
+        }
+        throw new IOException("the Arrow stream's " + what + " failed (errno " + rc + ")" + (msg == null ? "" : ": " + msg));
+    }
+}
