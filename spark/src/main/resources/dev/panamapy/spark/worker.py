@@ -9,6 +9,7 @@ calling Java task thread; nothing keeps per-task state beyond the objects Java h
 import collections
 import importlib
 import inspect
+import linecache
 
 import pyarrow as pa
 
@@ -23,7 +24,10 @@ def load(key, kind, text, name):
         return fn
     if kind == 'source':
         namespace = {'__name__': '__panamapy_udf__'}
-        exec(compile(text, '<panamapy udf %s>' % name, 'exec'), namespace)
+        filename = '<panamapy udf %s>' % name
+        # tracebacks show the UDF's lines (linecache keeps entries whose mtime is None)
+        linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+        exec(compile(text, filename, 'exec'), namespace)
         if name not in namespace:
             raise NameError("the UDF source defines no '%s' (PythonFunction.fromSource names the "
                             "function to call; defined: %s)"
