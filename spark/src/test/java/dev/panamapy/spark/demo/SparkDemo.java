@@ -30,7 +30,7 @@ public final class SparkDemo {
                 .config("spark.sql.shuffle.partitions", "4")
                 .config("spark.panamapy.python", System.getProperty("panamapy.python", "")).getOrCreate();
         Dataset<Row> readings = spark.range(0, rows, 1, 4)
-                .selectExpr("id % 50 AS sensor", "20 + (id * 7919 % 1000) / 50.0 AS celsius").cache();
+                .selectExpr("id % 50 AS sensor", "CAST(20 + (id * 7919 % 1000) / 50.0 AS DOUBLE) AS celsius").cache();
         readings.count();
         readings.createOrReplaceTempView("readings");
 
