@@ -81,7 +81,7 @@ public final class SparkBench {
         int partitions = 4;
         Dataset<Row> longs = spark.range(0, rows, 1, partitions).toDF("x").cache();
         long check = longs.count();
-        Dataset<Row> keyed = spark.range(0, rows, 1, partitions).selectExpr("id % 1000 AS k", "id * 0.5 AS v").cache();
+        Dataset<Row> keyed = spark.range(0, rows, 1, partitions).selectExpr("id % 1000 AS k", "CAST(id AS DOUBLE) * 0.5 AS v").cache();
         keyed.count();
         Dataset<Row> strings = spark.range(0, rows, 1, partitions).selectExpr("concat('row-', CAST(id AS STRING), '-abc') AS s").cache();
         strings.count();
@@ -134,6 +134,7 @@ public final class SparkBench {
     }
 
     private static String[] row(String name, long rows, double a, double b, double c) {
+        System.out.printf("  %s: a %.2f s, b %.2f s, c %.2f s%n", name, a, b, c);
         return new String[] {name, String.format("%.2f", rows / a / 1e6), String.format("%.2f", rows / b / 1e6),
                 String.format("%.2f", rows / c / 1e6), String.format("%.2f", b / a), String.format("%.2f", c / a)};
     }
