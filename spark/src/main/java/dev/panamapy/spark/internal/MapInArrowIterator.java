@@ -3,13 +3,9 @@ package dev.panamapy.spark.internal;
 import dev.panamapy.PyObject;
 import dev.panamapy.PythonException;
 import org.apache.arrow.vector.VectorSchemaRoot;
-import org.apache.spark.sql.catalyst.InternalRow;
 
 import java.util.ArrayList;
-import java.util.Collections;
-import java.util.Iterator;
 import java.util.List;
-import java.util.NoSuchElementException;
 
 /**
  * One task of mapInArrow (or applyInArrow, whose input batches are the groups): input batches
@@ -21,7 +17,7 @@ import java.util.NoSuchElementException;
  * tasks' Python; only a function that takes more batches than it yields makes Python pull the
  * rest itself, under the GIL.
  */
-public final class MapInArrowIterator implements Iterator<InternalRow> {
+public final class MapInArrowIterator extends BatchRows {
 
     private final PythonTaskScope scope;
     private final RowBatches input;
@@ -31,9 +27,6 @@ public final class MapInArrowIterator implements Iterator<InternalRow> {
     private final PyObject nextBatch;
     private final List<PyObject> pulled = new ArrayList<>();   // exports returned to Python by pull(), closed after each step
     private RuntimeException pullFailure;                      // what went wrong in pull(), rethrown instead of Python's report of it
-    private VectorSchemaRoot current;
-    private Iterator<InternalRow> rows = Collections.emptyIterator();
-    private boolean done;
 
     /**
      * @param fn the Python callable taking an iterator of batches (the user's function, or the
@@ -41,6 +34,7 @@ public final class MapInArrowIterator implements Iterator<InternalRow> {
      * @param expected the output schema as an exported empty batch
      */
     public MapInArrowIterator(PythonTaskScope scope, RowBatches input, PyObject fn, PyObject expected, String what) {
+        super(true);
         this.scope = scope;
         this.input = input;
         try (PyObject feedType = scope.worker.getAttr("Feed");
@@ -60,22 +54,7 @@ public final class MapInArrowIterator implements Iterator<InternalRow> {
     }
 
     @Override
-    public boolean hasNext() {
-        while (!rows.hasNext()) {
-            if (done) return false;
-            advance();
-        }
-        return true;
-    }
-
-    @Override
-    public InternalRow next() {
-        if (!hasNext()) throw new NoSuchElementException();
-        return rows.next();
-    }
-
-    private void advance() {
-        release();
+    protected VectorSchemaRoot nextBatch() {
         scope.checkKilled();
         try {
             if (hungry.callAs(Boolean.class)) {
@@ -89,20 +68,14 @@ public final class MapInArrowIterator implements Iterator<InternalRow> {
                 }
             }
             try (PyObject out = nextBatch.call(results)) {
-                if (out.isNone()) {
-                    done = true;
-                    return;
-                }
-                current = scope.importBatch(out);
+                return out.isNone() ? null : scope.importBatch(out);
             }
         } catch (PythonException e) {
-            done = true;
             throw scope.failure(e, pullFailure);
         } finally {
             for (PyObject p : pulled) p.close();
             pulled.clear();
         }
-        rows = PythonTaskScope.rows(current);
     }
 
     /** Called by Python (with the GIL) when the function wants a batch it was not given. */
@@ -117,15 +90,6 @@ public final class MapInArrowIterator implements Iterator<InternalRow> {
         } catch (RuntimeException e) {
             pullFailure = e;
             throw e;
-        }
-    }
-
-    private void release() {
-        rows = Collections.emptyIterator();
-        if (current != null) {
-            VectorSchemaRoot root = current;
-            current = null;
-            root.close();
         }
     }
 }

@@ -18,9 +18,7 @@ import scala.jdk.javaapi.CollectionConverters;
 
 import java.io.Serial;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
-import java.util.NoSuchElementException;
 
 /**
  * Evaluates scalar UDFs for one task: the argument rows Spark hands over are written into Arrow
@@ -83,7 +81,7 @@ final class ScalarEvaluator extends EvalPythonEvaluatorFactory {
     }
 
     /** The result rows, batch by batch; a batch's memory is given back to Python when the next is read. */
-    private static final class Results implements java.util.Iterator<InternalRow> {
+    private static final class Results extends BatchRows {
         private final PythonTaskScope scope;
         private final RowBatches input;
         private final PyObject scalar;
@@ -91,11 +89,9 @@ final class ScalarEvaluator extends EvalPythonEvaluatorFactory {
         private final PyObject offsets;
         private final PyObject expected;
         private final PyObject names;
-        private VectorSchemaRoot current;
-        private java.util.Iterator<InternalRow> rows = Collections.emptyIterator();
-        private boolean done;
 
         Results(PythonTaskScope scope, RowBatches input, PyObject chains, PyObject offsets, PyObject expected, PyObject names) {
+            super(true);
             this.scope = scope;
             this.input = input;
             this.scalar = scope.workerFunction("scalar");
@@ -107,44 +103,15 @@ final class ScalarEvaluator extends EvalPythonEvaluatorFactory {
         }
 
         @Override
-        public boolean hasNext() {
-            while (!rows.hasNext()) {
-                if (done) return false;
-                advance();
-            }
-            return true;
-        }
-
-        @Override
-        public InternalRow next() {
-            if (!hasNext()) throw new NoSuchElementException();
-            return rows.next();
-        }
-
-        private void advance() {
-            release();
+        protected VectorSchemaRoot nextBatch() {
             scope.checkKilled();
             VectorSchemaRoot batch = input.next();
-            if (batch == null) {
-                done = true;
-                return;
-            }
+            if (batch == null) return null;
             try (PyObject in = scope.export(batch);
                  PyObject out = scalar.call(chains, in, offsets, expected, names)) {
-                current = scope.importBatch(out);
+                return scope.importBatch(out);
             } catch (PythonException e) {
-                done = true;
                 throw scope.failure(e, null);
-            }
-            rows = PythonTaskScope.rows(current);
-        }
-
-        private void release() {
-            rows = Collections.emptyIterator();
-            if (current != null) {
-                VectorSchemaRoot root = current;
-                current = null;
-                root.close();
             }
         }
     }

@@ -2,7 +2,7 @@ package dev.panamapy.spark.bench;
 
 import dev.panamapy.spark.PythonFunction;
 import dev.panamapy.spark.internal.ArrowSettings;
-import dev.panamapy.spark.internal.PythonTaskScope;
+import dev.panamapy.spark.internal.BatchRows;
 import dev.panamapy.spark.internal.RowBatches;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.VectorLoader;
@@ -36,9 +36,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.Collections;
 import java.util.Iterator;
-import java.util.NoSuchElementException;
 import java.util.concurrent.ConcurrentLinkedQueue;
 
 /**
@@ -127,18 +125,17 @@ public record IpcMapInArrowTask(PythonFunction fn, StructType inSchema, StructTy
     public String toString() { return "IpcMapInArrowTask[" + fn + "]"; }
 
     /** The worker's output, batch by batch, read on the task thread. */
-    private static final class Results implements Iterator<InternalRow> {
+    private static final class Results extends BatchRows {
         private final Process worker;
         private final BufferAllocator allocator;
         private final DataInputStream in;
         private final ReadChannel channel;
         private final VectorSchemaRoot root;
         private volatile Throwable writeFailure;
-        private Iterator<InternalRow> rows = Collections.emptyIterator();
-        private boolean done;
         private boolean reusable;
 
         Results(Process worker, BufferAllocator allocator, StructType outSchema, ArrowSettings settings) {
+            super(false);
             this.worker = worker;
             this.allocator = allocator;
             this.in = new DataInputStream(new BufferedInputStream(worker.getInputStream(), 1 << 16));
@@ -176,40 +173,23 @@ public record IpcMapInArrowTask(PythonFunction fn, StructType inSchema, StructTy
         }
 
         @Override
-        public boolean hasNext() {
-            while (!rows.hasNext()) {
-                if (done) return false;
-                advance();
-            }
-            return true;
-        }
-
-        @Override
-        public InternalRow next() {
-            if (!hasNext()) throw new NoSuchElementException();
-            return rows.next();
-        }
-
-        private void advance() {
+        protected VectorSchemaRoot nextBatch() {
             try {
                 int tag = in.readInt();
                 if (tag == 0) {
-                    done = true;
                     reusable = true;
-                    return;
+                    return null;
                 }
                 if (tag == 2) {
                     byte[] text = new byte[in.readInt()];
                     in.readFully(text);
-                    done = true;
                     throw new IllegalStateException("the Python worker failed:\n" + new String(text, StandardCharsets.UTF_8));
                 }
                 try (ArrowRecordBatch rb = MessageSerializer.deserializeRecordBatch(channel, allocator)) {
                     new VectorLoader(root).load(rb);
                 }
-                rows = PythonTaskScope.rows(root);
+                return root;
             } catch (IOException e) {
-                done = true;
                 Throwable w = writeFailure;
                 UncheckedIOException failure = new UncheckedIOException("the Python worker's output broke off", e);
                 if (w != null) failure.addSuppressed(w);
