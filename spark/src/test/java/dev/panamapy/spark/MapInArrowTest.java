@@ -55,9 +55,8 @@ class MapInArrowTest {
     }
 
     @Test
-    void batchesHaveAtMostMaxRecordsPerBatchRows() {
-        spark.conf().set("spark.sql.execution.arrow.maxRecordsPerBatch", "1000");
-        try {
+    void batchesHaveAtMostMaxRecordsPerBatchRows() throws Exception {
+        SparkTests.withBatchSize(1000, () -> {
             PythonFunction sizes = py("""
                     import pyarrow as pa
                     def sizes(batches):
@@ -68,9 +67,7 @@ class MapInArrowTest {
                     .collectAsList();
             assertEquals(10, rows.size());
             rows.forEach(r -> assertEquals(1000L, r.getLong(0)));
-        } finally {
-            spark.conf().unset("spark.sql.execution.arrow.maxRecordsPerBatch");
-        }
+        });
     }
 
     @Test
@@ -81,9 +78,8 @@ class MapInArrowTest {
     }
 
     @Test
-    void aFunctionMayTakeSeveralBatchesPerOutputOrYieldSeveralPerInput() {
-        spark.conf().set("spark.sql.execution.arrow.maxRecordsPerBatch", "100");
-        try {
+    void aFunctionMayTakeSeveralBatchesPerOutputOrYieldSeveralPerInput() throws Exception {
+        SparkTests.withBatchSize(100, () -> {
             PythonFunction pairs = py("""
                     import pyarrow as pa, pyarrow.compute as pc
                     def pairs(batches):
@@ -98,9 +94,7 @@ class MapInArrowTest {
                     .agg(org.apache.spark.sql.functions.sum("s"), org.apache.spark.sql.functions.count("s")).first();
             assertEquals(LongStream.range(0, 10_000).sum(), sum.getLong(0));
             assertTrue(sum.getLong(1) >= 100, "two outputs for every two inputs: " + sum.getLong(1));
-        } finally {
-            spark.conf().unset("spark.sql.execution.arrow.maxRecordsPerBatch");
-        }
+        });
     }
 
     @Test
@@ -171,16 +165,13 @@ class MapInArrowTest {
     }
 
     @Test
-    void manyConcurrentTasksShareTheInterpreterAndAllAnswerRight() {
-        spark.conf().set("spark.sql.execution.arrow.maxRecordsPerBatch", "500");
-        try {
+    void manyConcurrentTasksShareTheInterpreterAndAllAnswerRight() throws Exception {
+        SparkTests.withBatchSize(500, () -> {
             Dataset<Row> out = PythonUdfs.mapInArrow(longs(200_000, 64), PLUS_ONE, XY);
             Row r = out.agg(org.apache.spark.sql.functions.sum("y"), org.apache.spark.sql.functions.count("y")).first();
             assertEquals(LongStream.range(1, 200_001).sum(), r.getLong(0));
             assertEquals(200_000L, r.getLong(1));
-        } finally {
-            spark.conf().unset("spark.sql.execution.arrow.maxRecordsPerBatch");
-        }
+        });
     }
 
     @Test

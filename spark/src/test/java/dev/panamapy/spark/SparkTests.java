@@ -27,6 +27,21 @@ final class SparkTests {
         return sb.toString();
     }
 
+    /** A test body that may throw. */
+    interface Body {
+        void run() throws Exception;
+    }
+
+    /** Runs {@code body} with spark.sql.execution.arrow.maxRecordsPerBatch set to {@code rows}, then unsets it. */
+    static void withBatchSize(int rows, Body body) throws Exception {
+        session().conf().set("spark.sql.execution.arrow.maxRecordsPerBatch", Integer.toString(rows));
+        try {
+            body.run();
+        } finally {
+            session().conf().unset("spark.sql.execution.arrow.maxRecordsPerBatch");
+        }
+    }
+
     static synchronized SparkSession session() {
         if (spark == null) {
             spark = SparkSession.builder()

@@ -34,8 +34,7 @@ class TaskKillTest {
     void cancellingAJobStopsItsTasksAndReleasesTheirBatches(CPython python) throws Exception {
         python.exec("import sys; sys._panamapy_kill_batches = 0");
         long before = ArrowUtils.rootAllocator().getAllocatedMemory();
-        spark.conf().set("spark.sql.execution.arrow.maxRecordsPerBatch", "100");
-        try {
+        SparkTests.withBatchSize(100, () -> {
             CompletableFuture<Long> job = CompletableFuture.supplyAsync(() -> {
                 spark.sparkContext().setJobGroup("panamapy-kill", "a job to cancel", true);
                 try {
@@ -63,8 +62,6 @@ class TaskKillTest {
                 left = ArrowUtils.rootAllocator().getAllocatedMemory();
             }
             assertEquals(before, left, "Arrow memory of the killed tasks is released");
-        } finally {
-            spark.conf().unset("spark.sql.execution.arrow.maxRecordsPerBatch");
-        }
+        });
     }
 }
