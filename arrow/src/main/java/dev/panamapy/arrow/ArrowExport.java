@@ -62,7 +62,7 @@ public final class ArrowExport {
      */
     public static PyObject batch(CPython py, VectorSchemaRoot root, DictionaryProvider dictionaries) {
         Interpreter in = Glue.interpreter(py);
-        return wrap(py, in, Snapshot.of(root, dictionaries));
+        return wrap(py, in, Snapshot.of(root, dictionaries));      // the snapshot is Java-only work: outside the GIL
     }
 
     /**
@@ -102,12 +102,21 @@ public final class ArrowExport {
      */
     public static PyObject stream(CPython py, ArrowReader reader) {
         Interpreter in = Glue.interpreter(py);
-        return wrap(py, in, StreamExport.of(reader));
+        try (Gil gil = py.gil()) {
+            return Glue.newObject(in, StreamExport.of(reader));
+        }
     }
 
-    /** The Python object of an export, which owns it from now on. */
-    private static PyObject wrap(CPython py, Interpreter in, Object export) {
-        try (Gil gil = py.gil()) {
+    /** The Python object of a snapshot, which owns it from now on; released here if that fails. */
+    private static PyObject wrap(CPython py, Interpreter in, Snapshot export) {
+        Gil gil;
+        try {
+            gil = py.gil();
+        } catch (RuntimeException | Error e) {
+            export.release();
+            throw e;
+        }
+        try (gil) {
             return Glue.newObject(in, export);
         }
     }

@@ -10,8 +10,6 @@ import java.lang.invoke.MethodHandles;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
-import dev.panamapy.bindings.PyMethodDef;
-
 import static dev.panamapy.bindings.Python_h.*;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
@@ -144,26 +142,13 @@ public final class Capsules {
     public static long function(String name, RawFunction fn) {
         long id = NEXT.getAndIncrement();
         FUNCTIONS.put(id, fn);
-        MemorySegment def = DEFS.computeIfAbsent(name, Capsules::methodDef);
-        MemorySegment self = PyLong_FromLongLong(id);
+        MemorySegment def = DEFS.computeIfAbsent(name, n -> Functions.methodDef(n, CALL));
         try {
-            return Errors.check(constants(), PyCFunction_NewEx(def, self, MemorySegment.NULL));
+            return Functions.cFunction(constants(), def, id);
         } catch (RuntimeException e) {
             FUNCTIONS.remove(id);
             throw e;
-        } finally {
-            Py_DecRef(self);
         }
-    }
-
-    private static MemorySegment methodDef(String name) {
-        Arena forever = Arena.global();
-        MemorySegment def = PyMethodDef.allocate(forever);
-        PyMethodDef.ml_name(def, forever.allocateFrom(name));
-        PyMethodDef.ml_meth(def, CALL);
-        PyMethodDef.ml_flags(def, METH_VARARGS());
-        PyMethodDef.ml_doc(def, forever.allocateFrom("Java function (panamapy)"));
-        return def;
     }
 
     private static MemorySegment name(String name) {
@@ -250,12 +235,18 @@ public final class Capsules {
         }
     }
 
-    private static final MemorySegment DESTRUCTOR = stub("destructor", FunctionDescriptor.ofVoid(JAVA_LONG));
-    private static final MemorySegment CALL = stub("call", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG));
+    private static final MemorySegment DESTRUCTOR = upcallStub(MethodHandles.lookup(), "destructor", FunctionDescriptor.ofVoid(JAVA_LONG));
+    private static final MemorySegment CALL = upcallStub(MethodHandles.lookup(), "call", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG));
 
-    private static MemorySegment stub(String method, FunctionDescriptor fd) {
+    /**
+     * An upcall stub, living forever, for the static method {@code method} of the lookup's class
+     * (which must catch everything: nothing may be thrown back into C). For static initializers.
+     *
+     * @throws ExceptionInInitializerError if there is no such method
+     */
+    public static MemorySegment upcallStub(MethodHandles.Lookup lookup, String method, FunctionDescriptor fd) {
         try {
-            var mh = MethodHandles.lookup().findStatic(Capsules.class, method, fd.toMethodType());
+            var mh = lookup.findStatic(lookup.lookupClass(), method, fd.toMethodType());
             return Linker.nativeLinker().upcallStub(mh, fd, Arena.global());
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);

@@ -45,23 +45,31 @@ public final class Functions {
 
     private static long newFunction(Interpreter interp, long id, String name, JavaFunction fn) {
         TABLE.put(id, new Entry(interp, fn));
-        MemorySegment def = DEFS.computeIfAbsent(name, Functions::methodDef);
-        MemorySegment self = PyLong_FromLongLong(id);
+        MemorySegment def = DEFS.computeIfAbsent(name, n -> methodDef(n, Upcalls.CALL_FUNCTION));
         try {
-            return Errors.check(interp.c, PyCFunction_NewEx(def, self, MemorySegment.NULL));
+            return cFunction(interp.c, def, id);
         } catch (RuntimeException e) {
             TABLE.remove(id);
             throw e;
+        }
+    }
+
+    /** A new PyCFunction of {@code def} whose {@code self} is the Python int {@code id}. Requires the GIL. */
+    static long cFunction(Constants c, MemorySegment def, long id) {
+        MemorySegment self = PyLong_FromLongLong(id);
+        try {
+            return Errors.check(c, PyCFunction_NewEx(def, self, MemorySegment.NULL));
         } finally {
             Py_DecRef(self);
         }
     }
 
-    private static MemorySegment methodDef(String name) {
+    /** A METH_VARARGS method def named {@code name} calling the stub {@code fn}; lives forever. */
+    static MemorySegment methodDef(String name, MemorySegment fn) {
         Arena forever = Arena.global();
         MemorySegment def = PyMethodDef.allocate(forever);
         PyMethodDef.ml_name(def, forever.allocateFrom(name));
-        PyMethodDef.ml_meth(def, Upcalls.CALL_FUNCTION);
+        PyMethodDef.ml_meth(def, fn);
         PyMethodDef.ml_flags(def, METH_VARARGS());
         PyMethodDef.ml_doc(def, forever.allocateFrom("Java function (panamapy)"));
         return def;

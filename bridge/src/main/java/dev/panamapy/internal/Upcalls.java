@@ -181,11 +181,6 @@ final class Upcalls {
     static final MemorySegment CALL_FUNCTION = stub("callFunction", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG));
 
     private static MemorySegment stub(String method, FunctionDescriptor fd) {
-        try {
-            var mh = MethodHandles.lookup().findStatic(Upcalls.class, method, fd.toMethodType());
-            return Linker.nativeLinker().upcallStub(mh, fd, Arena.global());
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
+        return Capsules.upcallStub(MethodHandles.lookup(), method, fd);
     }
 }

@@ -103,6 +103,9 @@ public final class CData {
 
     public static void putInt(long address, int value) { ALL.set(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED, address, value); }
 
+    /** Zeroes {@code bytes} from {@code address} (a struct handed in by a consumer may hold garbage). */
+    public static void zero(long address, long bytes) { ALL.asSlice(address, bytes).fill((byte) 0); }
+
     public static void copy(long from, long to, long bytes) { MemorySegment.copy(ALL, from, ALL, to, bytes); }
 
     /** A NUL-terminated UTF-8 string at {@code address} (null for NULL). */

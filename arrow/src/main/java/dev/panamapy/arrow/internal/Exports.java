@@ -3,12 +3,11 @@ package dev.panamapy.arrow.internal;
 import org.apache.arrow.vector.types.pojo.ArrowType;
 import org.apache.arrow.vector.types.pojo.DictionaryEncoding;
 import org.apache.arrow.vector.types.pojo.Field;
+import dev.panamapy.internal.Capsules;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandles;
 import java.nio.ByteBuffer;
@@ -47,6 +46,7 @@ public final class Exports {
     }
 
     private static void fillSchema(Tree t, long s, Field f, Map<Long, Field> dictionaries) {
+        zero(s, SCHEMA.byteSize());
         DictionaryEncoding enc = f.getDictionary();
         ArrowType type = enc != null ? enc.getIndexType() : f.getType();
         putLong(s + S_FORMAT, t.string(Formats.format(type)));
@@ -116,6 +116,7 @@ public final class Exports {
     }
 
     private static void fillArray(Tree t, long a, Snapshot.Node n) {
+        zero(a, ARRAY.byteSize());
         putLong(a + A_LENGTH, n.length());
         putLong(a + A_NULL_COUNT, n.nullCount());
         putLong(a + A_OFFSET, 0);
@@ -218,12 +219,6 @@ public final class Exports {
     static final MemorySegment RELEASE_ARRAY = stub("releaseArray");
 
     private static MemorySegment stub(String method) {
-        try {
-            FunctionDescriptor fd = FunctionDescriptor.ofVoid(JAVA_LONG);
-            var mh = MethodHandles.lookup().findStatic(Exports.class, method, fd.toMethodType());
-            return Linker.nativeLinker().upcallStub(mh, fd, Arena.global());
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
+        return Capsules.upcallStub(MethodHandles.lookup(), method, FunctionDescriptor.ofVoid(JAVA_LONG));
     }
 }

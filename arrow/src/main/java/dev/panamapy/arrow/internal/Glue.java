@@ -96,7 +96,9 @@ public final class Glue {
             }), a);
             put(c, dict, "_describe", Capsules.function("_describe", args -> {
                 Object e = EXPORTS.get(token(args));
-                return Errors.check(c, PyUnicode_FromString(a2(String.valueOf(e == null ? "(released)" : e))));
+                try (Arena text = Arena.ofConfined()) {
+                    return Errors.check(c, PyUnicode_FromString(text.allocateFrom(String.valueOf(e == null ? "(released)" : e))));
+                }
             }), a);
             long code = Errors.check(c, Py_CompileString(a.allocateFrom(source()), a.allocateFrom("<panamapy.arrow>"),
                     Py_file_input()));
@@ -112,10 +114,6 @@ public final class Glue {
             // the module stays referenced by its classes' functions (their __globals__)
             Py_DecRef(MemorySegment.ofAddress(module));
         }
-    }
-
-    private static MemorySegment a2(String s) {
-        return Arena.ofAuto().allocateFrom(s);
     }
 
     private static void put(Constants c, MemorySegment dict, String name, long fn, Arena a) {

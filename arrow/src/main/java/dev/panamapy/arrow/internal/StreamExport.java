@@ -2,12 +2,11 @@ package dev.panamapy.arrow.internal;
 
 import org.apache.arrow.vector.ipc.ArrowReader;
 import org.apache.arrow.vector.types.pojo.Field;
+import dev.panamapy.internal.Capsules;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandles;
 import java.util.Map;
@@ -203,12 +202,7 @@ public final class StreamExport {
     private static final MemorySegment RELEASE = stub("releaseStream", FunctionDescriptor.ofVoid(JAVA_LONG));
 
     private static MemorySegment stub(String method, FunctionDescriptor fd) {
-        try {
-            var mh = MethodHandles.lookup().findStatic(StreamExport.class, method, fd.toMethodType());
-            return Linker.nativeLinker().upcallStub(mh, fd, Arena.global());
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
+        return Capsules.upcallStub(MethodHandles.lookup(), method, fd);
     }
 
     @Override
