@@ -50,7 +50,7 @@ class TaskKillTest {
                     spark.sparkContext().clearJobGroup();
                 }
             });
-            while (python.eval("__import__('sys')._panamapy_kill_batches").asLong() < 4) Thread.sleep(20);
+            while (!job.isDone() && python.eval("__import__('sys')._panamapy_kill_batches").asLong() < 4) Thread.sleep(20);
             spark.sparkContext().cancelJobGroup("panamapy-kill");
             ExecutionException e = assertThrows(ExecutionException.class, () -> job.get(2, TimeUnit.MINUTES));
             assertTrue(messages(e).contains("cancel"), messages(e));
