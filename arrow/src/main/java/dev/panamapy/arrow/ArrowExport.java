@@ -33,7 +33,14 @@ import org.apache.arrow.vector.ipc.ArrowReader;
  * value counts when it was made: do not write into vectors Python reads (Arrow data is
  * immutable once shared). Null counts are exported as -1 ("unknown": computing them scans the
  * validity bitmap) except where known without a scan. The caller owns the returned
- * {@link PyObject} and closes it; Python may keep the object beyond that.
+ * {@link PyObject} and closes it; Python may keep the object beyond that. A consumer's
+ * {@code requested_schema} is ignored (the PyCapsule interface lets a producer do so): the data
+ * comes in its own types. A batch or array object also has {@code __arrow_c_stream__} (a
+ * one-batch stream), for consumers that read streams (polars, duckdb).
+ *
+ * <p>The release callbacks of the exported C structs are FFM upcalls into Java that any thread
+ * may call, with or without the GIL, exactly once per struct (moved structs included); nothing
+ * thrown in them crosses into C (it is logged).
  */
 public final class ArrowExport {
     private ArrowExport() { }

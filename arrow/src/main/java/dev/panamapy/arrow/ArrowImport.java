@@ -26,7 +26,13 @@ import org.apache.arrow.vector.ipc.ArrowReader;
  * {@code release} callback is called exactly once, on the closing thread, which takes the GIL
  * for it. If CPython has been closed meanwhile the release is skipped (the producer is gone).
  * What is copied: a validity bitmap the producer omitted (no nulls) is materialized by Arrow Java,
- * and a bitmap whose slice offset is not a multiple of 8 is shifted into new memory.
+ * a bitmap whose slice offset is not a multiple of 8 is shifted into new memory, and an empty
+ * array gets a one-entry offsets buffer. Everything else (values, offsets, children,
+ * dictionaries) is the producer's memory. Malformed structs (negative lengths or offsets, wrong
+ * buffer or child counts, NULL buffers where data is required, released structs) are refused
+ * with {@link IllegalArgumentException} before anything is moved or read from a buffer; the
+ * producer's capsules then release them as usual. Vectors that are never closed keep the
+ * producer's memory (Arrow Java has no finalizer): close them.
  */
 public final class ArrowImport {
     private ArrowImport() { }
@@ -96,8 +102,12 @@ public final class ArrowImport {
     /**
      * A stream ({@code obj.__arrow_c_stream__()}) as an {@link ArrowReader}: each
      * {@code loadNextBatch()} imports the next batch into the reader's root, zero copy (the
-     * previous batch's producer memory is released then). The caller closes the reader, which
-     * releases the stream (taking the GIL).
+     * previous batch's producer memory is released then). The producer's {@code get_next} is
+     * called without the GIL held by Java (the C stream interface lets any thread call it; a
+     * Python-backed producer takes the GIL itself), so a slow producer does not stop other
+     * Python threads. The caller closes the reader, which releases the stream (taking the GIL).
+     * Dictionary-encoded columns in streams are refused (UnsupportedOperationException naming
+     * the field) when the schema is read.
      *
      * @throws IllegalArgumentException      if {@code obj} has no {@code __arrow_c_stream__}
      * @throws dev.panamapy.PythonException  if the producer raises
