@@ -1,0 +1,95 @@
+package dev.panamapy.spark.internal;
+
+import dev.panamapy.PyObject;
+import dev.panamapy.PythonException;
+import org.apache.arrow.vector.VectorSchemaRoot;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * One task of mapInArrow (or applyInArrow, whose input batches are the groups): input batches
+ * are exported to the Python function as it asks for them, and each batch it yields is imported
+ * (over Python's memory) and read as rows, then released before the next one is asked for.
+ *
+ * <p>The next input batch is built and exported before Python is asked for output, so Spark's
+ * upstream work (reading, shuffling, Arrow writing) runs without the GIL, in parallel with other
+ * tasks' Python; only a function that takes more batches than it yields makes Python pull the
+ * rest itself, under the GIL.
+ */
+public final class MapInArrowIterator extends BatchRows {
+
+    private final PythonTaskScope scope;
+    private final RowBatches input;
+    private final PyObject results;
+    private final PyObject hungry;
+    private final PyObject put;
+    private final PyObject nextBatch;
+    private final List<PyObject> pulled = new ArrayList<>();   // exports returned to Python by pull(), closed after each step
+    private RuntimeException pullFailure;                      // what went wrong in pull(), rethrown instead of Python's report of it
+
+    /**
+     * @param fn the Python callable taking an iterator of batches (the user's function, or the
+     *           worker's per-group adapter around it), owned by the scope
+     * @param expected the output schema as an exported empty batch
+     */
+    public MapInArrowIterator(PythonTaskScope scope, RowBatches input, PyObject fn, PyObject expected, String what) {
+        super(true);
+        this.scope = scope;
+        this.input = input;
+        try (PyObject feedType = scope.worker.getAttr("Feed");
+             PyObject pull = scope.py.function("pull", args -> pull());
+             PyObject feed = feedType.call(pull);
+             PyObject schemaOf = scope.worker.getAttr("schema_of");
+             PyObject schema = schemaOf.call(expected);
+             PyObject map = scope.worker.getAttr("map_batches")) {
+            this.results = scope.own(map.call(fn, feed, schema, what));
+            this.hungry = scope.own(feed.getAttr("hungry"));
+            this.put = scope.own(feed.getAttr("put"));
+            this.nextBatch = scope.workerFunction("next_batch");
+        } catch (PythonException e) {
+            throw scope.failure(e, null);
+        }
+        scope.own(this::release);
+    }
+
+    @Override
+    protected VectorSchemaRoot nextBatch() {
+        scope.checkKilled();
+        try {
+            if (hungry.callAs(Boolean.class)) {
+                VectorSchemaRoot batch = input.next();
+                if (batch == null) {
+                    put.call((Object) null).close();
+                } else {
+                    try (PyObject obj = scope.export(batch)) {
+                        put.call(obj).close();
+                    }
+                }
+            }
+            try (PyObject out = nextBatch.call(results)) {
+                return out.isNone() ? null : scope.importBatch(out);
+            }
+        } catch (PythonException e) {
+            throw scope.failure(e, pullFailure);
+        } finally {
+            for (PyObject p : pulled) p.close();
+            pulled.clear();
+        }
+    }
+
+    /** Called by Python (with the GIL) when the function wants a batch it was not given. */
+    private Object pull() {
+        try {
+            scope.checkKilled();
+            VectorSchemaRoot batch = input.next();
+            if (batch == null) return null;
+            PyObject obj = scope.export(batch);
+            pulled.add(obj);
+            return obj;
+        } catch (RuntimeException e) {
+            pullFailure = e;
+            throw e;
+        }
+    }
+}
