@@ -25,8 +25,11 @@ import re
 import sys
 import xml.etree.ElementTree as ET
 
-AREAS = ["embedding", "exporter", "views", "harness", "safety", "numpy", "pyarrow", "pil"]
-TITLES = {"pil": "PIL"}
+AREAS = ["embedding", "exporter", "views", "harness", "safety", "newbuffer", "pep688", "dlpack",
+         "arrow", "spark", "numpy", "pyarrow", "pil"]
+TITLES = {"pil": "PIL", "newbuffer": "panamapy.newbuffer", "pep688": "panamapy.Buffer"}
+# modules other than native-tests whose tests run against real CPython: one column each
+MODULE_PREFIXES = {"dev.panamapy.arrow.": "arrow", "dev.panamapy.spark.": "spark"}
 PREFIX = "dev.panamapy.nativetests."
 CHECKS = {"bindings": "bindings check (scripts/regenerate-bindings --check)",
           "example": "example consumer (examples/hello-memoryview, module path)"}
@@ -55,6 +58,9 @@ class Result:
 
 
 def area_of(classname):
+    for prefix, area in MODULE_PREFIXES.items():
+        if classname.startswith(prefix):
+            return area
     rest = classname[len(PREFIX):] if classname.startswith(PREFIX) else ""
     return rest.split(".", 1)[0] if "." in rest else "other"
 
