@@ -29,9 +29,10 @@ import org.apache.arrow.vector.ipc.ArrowReader;
  * a bitmap whose slice offset is not a multiple of 8 is shifted into new memory, and an empty
  * array gets a one-entry offsets buffer. Everything else (values, offsets, children,
  * dictionaries) is the producer's memory. Malformed structs (negative lengths or offsets, wrong
- * buffer or child counts, NULL buffers where data is required, released structs) are refused
- * with {@link IllegalArgumentException} before anything is moved or read from a buffer; the
- * producer's capsules then release them as usual. Vectors that are never closed keep the
+ * buffer or child counts, NULL buffers where data is required, children shorter than what their
+ * parent reads, released structs) are refused with {@link IllegalArgumentException} before
+ * anything is moved or read from a buffer (but a list's first and last offsets); the producer's
+ * capsules then release them as usual. Vectors that are never closed keep the
  * producer's memory (Arrow Java has no finalizer): close them.
  */
 public final class ArrowImport {
