@@ -24,7 +24,8 @@ import org.apache.arrow.vector.ipc.ArrowReader;
  * released). The caller owns what is returned and closes it; when the last Java buffer of an
  * import is released (closing the vectors, or a vector they were transferred to), the producer's
  * {@code release} callback is called exactly once, on the closing thread, which takes the GIL
- * for it. If CPython has been closed meanwhile the release is skipped (the producer is gone).
+ * for it (closing on a virtual thread works too: the release then runs on the bridge's hand-off
+ * platform thread, and {@code close()} returns when it is done). If CPython has been closed meanwhile the release is skipped (the producer is gone).
  * What is copied: a validity bitmap the producer omitted (no nulls) is materialized by Arrow Java,
  * a bitmap whose slice offset is not a multiple of 8 is shifted into new memory, and an empty
  * array gets a one-entry offsets buffer. Everything else (values, offsets, children,
