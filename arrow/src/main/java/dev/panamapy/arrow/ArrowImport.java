@@ -5,6 +5,7 @@ import dev.panamapy.Gil;
 import dev.panamapy.PyObject;
 import dev.panamapy.arrow.internal.Glue;
 import dev.panamapy.arrow.internal.ImportCalls;
+import dev.panamapy.internal.Interpreter;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
@@ -104,10 +105,14 @@ public final class ArrowImport {
     /**
      * A stream ({@code obj.__arrow_c_stream__()}) as an {@link ArrowReader}: each
      * {@code loadNextBatch()} imports the next batch into the reader's root, zero copy (the
-     * previous batch's producer memory is released then). The producer's {@code get_next} is
-     * called without the GIL held by Java (the C stream interface lets any thread call it; a
-     * Python-backed producer takes the GIL itself), so a slow producer does not stop other
-     * Python threads. The caller closes the reader, which releases the stream (taking the GIL).
+     * previous batch's producer memory is released then). The producer's {@code get_schema} and
+     * {@code get_next} are calls into CPython like any other (a Python-backed producer runs
+     * Python): counted in flight, so {@code CPython.close()} waits for one that runs; once CPython
+     * is closed (or closing) {@code loadNextBatch()} and reading the schema throw
+     * IllegalStateException, and on a virtual thread UnsupportedOperationException. Java lets the
+     * GIL go while the producer runs (a Python-backed producer takes it itself), so a slow
+     * producer does not stop other Python threads. The caller closes the reader, which releases
+     * the stream (taking the GIL; skipped once CPython is closed).
      * Dictionary-encoded columns in streams are refused (UnsupportedOperationException naming
      * the field) when the schema is read.
      *
@@ -116,9 +121,9 @@ public final class ArrowImport {
      * @throws IllegalStateException         if CPython is closed
      */
     public static ArrowReader stream(CPython py, PyObject obj, BufferAllocator allocator) {
-        Glue.interpreter(py);
+        Interpreter in = Glue.interpreter(py);
         try (Gil gil = py.gil()) {
-            return ImportCalls.stream(obj, allocator);
+            return ImportCalls.stream(in, obj, allocator);
         }
     }
 }
