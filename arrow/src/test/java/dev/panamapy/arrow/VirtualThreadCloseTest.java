@@ -12,10 +12,8 @@ import org.junit.jupiter.api.Test;
 
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicReference;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -34,7 +32,7 @@ class VirtualThreadCloseTest extends AllocatorTest {
         }
         assertEquals(1, Snapshot.live(), "the import holds the export");
         assertEquals(40L, ((BigIntVector) imported.getVector("id")).get(4), "the imported values");
-        onVirtualThread(imported::close);
+        OnThread.run(Thread.ofVirtual(), imported::close);
         assertEquals(0, Imported.live(), "the moved struct was released");
         assertEquals(0, Snapshot.live(), "the producer's release ran: the export gave its buffers back");
         assertEquals(0, allocator.getAllocatedMemory());
@@ -56,23 +54,8 @@ class VirtualThreadCloseTest extends AllocatorTest {
         }
         assertTrue(reader.loadNextBatch());
         assertEquals(4, reader.getVectorSchemaRoot().getRowCount());
-        onVirtualThread(reader::close);
+        OnThread.run(Thread.ofVirtual(), reader::close);
         assertEquals(1, closes.get(), "the producer's release ran exactly once");
         assertEquals(0, Imported.live());
-    }
-
-    private interface Action { void run() throws Exception; }
-
-    private static void onVirtualThread(Action action) throws InterruptedException {
-        AtomicReference<Throwable> failed = new AtomicReference<>();
-        Thread t = Thread.ofVirtual().start(() -> {
-            try {
-                action.run();
-            } catch (Throwable e) {
-                failed.set(e);
-            }
-        });
-        t.join();
-        assertNull(failed.get(), "close() on the virtual thread threw");
     }
 }
