@@ -27,7 +27,10 @@ import org.apache.arrow.vector.ipc.ArrowReader;
  * {@code release} callback is called exactly once, on the closing thread, which takes the GIL
  * for it (closing on a virtual thread works too: the release then runs on the bridge's hand-off
  * platform thread, and {@code close()} returns when it is done). If CPython has been closed meanwhile the release is skipped (the producer is gone).
- * What is copied: a validity bitmap the producer omitted (no nulls) is materialized by Arrow Java,
+ * What is copied: a validity bitmap the producer omitted (no nulls) is materialized by Arrow Java
+ * (its vectors always read one: {@code BitVectorHelper.loadValidityBuffer} allocates
+ * ceil(length / 8) bytes from {@code allocator} and sets every bit, for each column and nested
+ * child without a bitmap; a bitmap the producer gave is used in place whatever its null count),
  * a bitmap whose slice offset is not a multiple of 8 is shifted into new memory, and an empty
  * array gets a one-entry offsets buffer. Everything else (values, offsets, children,
  * dictionaries) is the producer's memory. Malformed structs (negative lengths or offsets, wrong
