@@ -51,7 +51,10 @@ public final class ArrowExport {
      * {@code pyarrow.record_batch(obj)} reads it in place.
      *
      * @throws IllegalArgumentException      if a column is dictionary-encoded (use
-     *                                       {@link #batch(CPython, VectorSchemaRoot, DictionaryProvider)})
+     *                                       {@link #batch(CPython, VectorSchemaRoot, DictionaryProvider)}),
+     *                                       or the counts disagree: the root's row count above a column's
+     *                                       value count, a nested vector's child shorter than what it
+     *                                       references (named, with both counts; nothing is exported)
      * @throws UnsupportedOperationException if a column's type cannot be exported (named)
      * @throws IllegalStateException         if CPython is closed
      */
@@ -63,7 +66,8 @@ public final class ArrowExport {
      * Like {@link #batch(CPython, VectorSchemaRoot)}, with the dictionaries of dictionary-encoded
      * columns taken from {@code dictionaries} (exported with the batch, also zero copy).
      *
-     * @throws IllegalArgumentException      if a dictionary a column names is not in {@code dictionaries}
+     * @throws IllegalArgumentException      if a dictionary a column names is not in {@code dictionaries}, or
+     *                                       the counts disagree (as for {@link #batch(CPython, VectorSchemaRoot)})
      * @throws UnsupportedOperationException if a column's type cannot be exported (named)
      * @throws IllegalStateException         if CPython is closed
      */
@@ -77,7 +81,8 @@ public final class ArrowExport {
      * {@code pyarrow.array(obj)} reads it in place.
      *
      * @throws IllegalArgumentException      if it is dictionary-encoded (use
-     *                                       {@link #array(CPython, FieldVector, DictionaryProvider)})
+     *                                       {@link #array(CPython, FieldVector, DictionaryProvider)}), or a
+     *                                       child is shorter than what the vector references (named)
      * @throws UnsupportedOperationException if its type cannot be exported (named)
      * @throws IllegalStateException         if CPython is closed
      */
@@ -88,7 +93,8 @@ public final class ArrowExport {
     /**
      * Like {@link #array(CPython, FieldVector)}, with dictionaries from {@code dictionaries}.
      *
-     * @throws IllegalArgumentException      if a dictionary the vector names is not in {@code dictionaries}
+     * @throws IllegalArgumentException      if a dictionary the vector names is not in {@code dictionaries},
+     *                                       or a child is shorter than what the vector references (named)
      * @throws UnsupportedOperationException if its type cannot be exported (named)
      * @throws IllegalStateException         if CPython is closed
      */

@@ -5,6 +5,7 @@ import dev.panamapy.Gil;
 import dev.panamapy.PyObject;
 import dev.panamapy.arrow.internal.Glue;
 import dev.panamapy.arrow.internal.ImportCalls;
+import dev.panamapy.internal.Interpreter;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
@@ -24,14 +25,19 @@ import org.apache.arrow.vector.ipc.ArrowReader;
  * released). The caller owns what is returned and closes it; when the last Java buffer of an
  * import is released (closing the vectors, or a vector they were transferred to), the producer's
  * {@code release} callback is called exactly once, on the closing thread, which takes the GIL
- * for it. If CPython has been closed meanwhile the release is skipped (the producer is gone).
- * What is copied: a validity bitmap the producer omitted (no nulls) is materialized by Arrow Java,
+ * for it (closing on a virtual thread works too: the release then runs on the bridge's hand-off
+ * platform thread, and {@code close()} returns when it is done). If CPython has been closed meanwhile the release is skipped (the producer is gone).
+ * What is copied: a validity bitmap the producer omitted (no nulls) is materialized by Arrow Java
+ * (its vectors always read one: {@code BitVectorHelper.loadValidityBuffer} allocates
+ * ceil(length / 8) bytes from {@code allocator} and sets every bit, for each column and nested
+ * child without a bitmap; a bitmap the producer gave is used in place whatever its null count),
  * a bitmap whose slice offset is not a multiple of 8 is shifted into new memory, and an empty
  * array gets a one-entry offsets buffer. Everything else (values, offsets, children,
  * dictionaries) is the producer's memory. Malformed structs (negative lengths or offsets, wrong
- * buffer or child counts, NULL buffers where data is required, released structs) are refused
- * with {@link IllegalArgumentException} before anything is moved or read from a buffer; the
- * producer's capsules then release them as usual. Vectors that are never closed keep the
+ * buffer or child counts, NULL buffers where data is required, children shorter than what their
+ * parent reads, released structs) are refused with {@link IllegalArgumentException} before
+ * anything is moved or read from a buffer (but a list's first and last offsets); the producer's
+ * capsules then release them as usual. Vectors that are never closed keep the
  * producer's memory (Arrow Java has no finalizer): close them.
  */
 public final class ArrowImport {
@@ -102,10 +108,14 @@ public final class ArrowImport {
     /**
      * A stream ({@code obj.__arrow_c_stream__()}) as an {@link ArrowReader}: each
      * {@code loadNextBatch()} imports the next batch into the reader's root, zero copy (the
-     * previous batch's producer memory is released then). The producer's {@code get_next} is
-     * called without the GIL held by Java (the C stream interface lets any thread call it; a
-     * Python-backed producer takes the GIL itself), so a slow producer does not stop other
-     * Python threads. The caller closes the reader, which releases the stream (taking the GIL).
+     * previous batch's producer memory is released then). The producer's {@code get_schema} and
+     * {@code get_next} are calls into CPython like any other (a Python-backed producer runs
+     * Python): counted in flight, so {@code CPython.close()} waits for one that runs; once CPython
+     * is closed (or closing) {@code loadNextBatch()} and reading the schema throw
+     * IllegalStateException, and on a virtual thread UnsupportedOperationException. Java lets the
+     * GIL go while the producer runs (a Python-backed producer takes it itself), so a slow
+     * producer does not stop other Python threads. The caller closes the reader, which releases
+     * the stream (taking the GIL; skipped once CPython is closed).
      * Dictionary-encoded columns in streams are refused (UnsupportedOperationException naming
      * the field) when the schema is read.
      *
@@ -114,9 +124,9 @@ public final class ArrowImport {
      * @throws IllegalStateException         if CPython is closed
      */
     public static ArrowReader stream(CPython py, PyObject obj, BufferAllocator allocator) {
-        Glue.interpreter(py);
+        Interpreter in = Glue.interpreter(py);
         try (Gil gil = py.gil()) {
-            return ImportCalls.stream(obj, allocator);
+            return ImportCalls.stream(in, obj, allocator);
         }
     }
 }

@@ -18,11 +18,9 @@ import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicReference;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -109,16 +107,7 @@ class CapsuleRoundTripTest extends AllocatorTest {
             // a Java thread closes an imported vector
             try (PyObject obj = ArrowExport.batch(py, root)) {
                 VectorSchemaRoot back = ArrowImport.batch(py, obj, allocator);
-                AtomicReference<Throwable> failed = new AtomicReference<>();
-                Thread t = Thread.ofPlatform().start(() -> {
-                    try {
-                        back.close();
-                    } catch (Throwable e) {
-                        failed.set(e);
-                    }
-                });
-                t.join();
-                assertNull(failed.get());
+                OnThread.run(Thread.ofPlatform(), back::close);
             }
             // the garbage collector frees the Python object of an export nobody closed
             ArrowExport.batch(py, root);

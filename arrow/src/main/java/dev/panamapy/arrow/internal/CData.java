@@ -141,11 +141,17 @@ public final class CData {
     private static final MethodHandle FREE = LINKER.downcallHandle(LINKER.defaultLookup().findOrThrow("free"),
             FunctionDescriptor.ofVoid(JAVA_LONG));
 
+    private static final java.util.concurrent.atomic.AtomicLong BLOCKS = new java.util.concurrent.atomic.AtomicLong();
+
+    /** Blocks from {@link #calloc} not yet given to {@link #free}, for leak checks. */
+    public static long liveBlocks() { return BLOCKS.get(); }
+
     /** Zeroed C memory ({@code calloc}); never 0. */
     public static long calloc(long bytes) {
         try {
             long p = (long) CALLOC.invokeExact(1L, Math.max(1L, bytes));
             if (p == 0) throw new OutOfMemoryError("calloc(" + bytes + ") failed");
+            BLOCKS.incrementAndGet();
             return p;
         } catch (RuntimeException | Error e) {
             throw e;
@@ -159,6 +165,7 @@ public final class CData {
         if (p == 0) return;
         try {
             FREE.invokeExact(p);
+            BLOCKS.decrementAndGet();
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {

@@ -180,11 +180,16 @@ public final class Glue {
     private static long arrayCapsules(long args) {
         if (!(export(args) instanceof Snapshot s)) throw new IllegalStateException("not an array export");
         long schema = schemaCapsule(s.field, s.dictionaryFields);
-        long p = calloc(ARRAY.byteSize());
         long array;
         try {
-            Exports.exportArray(p, s);
-            array = capsule(p, "arrow_array", A_RELEASE);
+            long p = calloc(ARRAY.byteSize());
+            try {
+                Exports.exportArray(p, s);          // on failure: released nothing it retained, release NULL
+            } catch (RuntimeException | Error e) {
+                free(p);
+                throw e;
+            }
+            array = capsule(p, "arrow_array", A_RELEASE);      // on failure: released and freed p itself
         } catch (RuntimeException | Error e) {
             Py_DecRef(MemorySegment.ofAddress(schema));
             throw e;

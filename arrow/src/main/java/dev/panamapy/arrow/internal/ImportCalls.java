@@ -2,6 +2,7 @@ package dev.panamapy.arrow.internal;
 
 import dev.panamapy.PyObject;
 import dev.panamapy.internal.Capsules;
+import dev.panamapy.internal.Interpreter;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
@@ -53,7 +54,7 @@ public final class ImportCalls {
     }
 
     /** {@code obj.__arrow_c_stream__()} as a reader; requires the GIL. */
-    public static ArrowReader stream(PyObject obj, BufferAllocator allocator) {
+    public static ArrowReader stream(Interpreter in, PyObject obj, BufferAllocator allocator) {
         requireMethod(obj, "__arrow_c_stream__");
         try (PyObject cap = obj.callMethod("__arrow_c_stream__")) {
             long p = Capsules.pointer(Glue.address(cap), "arrow_array_stream");
@@ -61,7 +62,7 @@ public final class ImportCalls {
             if (getLong(p + ST_GET_SCHEMA) == 0 || getLong(p + ST_GET_NEXT) == 0 || getLong(p + ST_GET_LAST_ERROR) == 0) {
                 throw new IllegalArgumentException("the ArrowArrayStream has a NULL callback");
             }
-            return new StreamImport(allocator, Imported.move(p, STREAM.byteSize(), ST_RELEASE));
+            return new StreamImport(in, allocator, Imported.move(p, STREAM.byteSize(), ST_RELEASE));
         }
     }
 

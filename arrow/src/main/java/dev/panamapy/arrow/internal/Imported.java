@@ -1,5 +1,6 @@
 package dev.panamapy.arrow.internal;
 
+import dev.panamapy.internal.Handoff;
 import dev.panamapy.internal.Interpreter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -9,9 +10,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * A C struct Java moved out of a producer's capsule (an ArrowArray, or an ArrowArrayStream) and
  * owns: reference counted by the Java buffers over its memory; the last one calls the
- * producer's {@code release} exactly once, holding the GIL (taken by the releasing thread; if
- * CPython is closed the release is skipped: the producer's memory went with it), then frees the
- * moved struct.
+ * producer's {@code release} exactly once, holding the GIL (taken by the releasing thread, or
+ * for a virtual thread by the bridge's hand-off thread while it waits; if CPython is closed the
+ * release is skipped: the producer's memory went with it), then frees the moved struct.
  */
 public final class Imported {
     private static final Logger LOG = LoggerFactory.getLogger(Imported.class);
@@ -49,29 +50,36 @@ public final class Imported {
         if (refs.getAndIncrement() <= 0) throw new IllegalStateException("an imported Arrow struct was already released");
     }
 
-    /** One fewer; the last releases. Any thread; never throws. */
+    /**
+     * One fewer; the last releases. Any thread, virtual ones included (which may not take the
+     * GIL: the release is handed to the bridge's platform thread and waited for); never throws.
+     */
     public void unref() {
         if (refs.decrementAndGet() != 0) return;
         try {
-            long fn = CData.getLong(struct + releaseOffset);
-            if (fn != 0) {
-                Interpreter in = Interpreter.running();
-                int g = in == null ? -1 : in.tryEnter();
-                if (g == -1) {
-                    LOG.debug("CPython is closed: the producer's release of an imported Arrow struct is skipped");
-                } else {
-                    try {
-                        Exports.callRelease(fn, struct);
-                    } finally {
-                        in.exit(g);
-                    }
-                }
-            }
+            Handoff.run(this::releaseWithGil);
         } catch (Throwable t) {
             LOG.error("releasing an imported Arrow struct failed; its producer's memory may leak", t);
         } finally {
             CData.free(struct);
             LIVE.decrementAndGet();
+        }
+    }
+
+    /** Calls the producer's release holding the GIL; on a platform thread. */
+    private void releaseWithGil() {
+        long fn = CData.getLong(struct + releaseOffset);
+        if (fn == 0) return;
+        Interpreter in = Interpreter.running();
+        int g = in == null ? -1 : in.tryEnter();
+        if (g == -1) {
+            LOG.debug("CPython is closed: the producer's release of an imported Arrow struct is skipped");
+            return;
+        }
+        try {
+            Exports.callRelease(fn, struct);
+        } finally {
+            in.exit(g);
         }
     }
 }

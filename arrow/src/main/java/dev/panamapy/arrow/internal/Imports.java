@@ -26,8 +26,9 @@ import static dev.panamapy.arrow.internal.CData.*;
  * C Data structs from a producer as Arrow Java vectors over the producer's memory. In three
  * steps, so that nothing is moved or read from a buffer before the structs were checked:
  * {@link #parse} reads an ArrowSchema into Java fields; {@link #validate} checks an ArrowArray's
- * fields (lengths, offsets, buffer and child counts, NULL pointers where data is required)
- * against them; {@link #load} then wraps the buffers with
+ * fields (lengths, offsets, buffer and child counts, NULL pointers where data is required, and
+ * that children hold the elements their parent reads: a list's first and last offsets are the
+ * only buffer entries read) against them; {@link #load} then wraps the buffers with
  * {@link BufferAllocator#wrapForeignAllocation} (each holding a reference on the moved struct,
  * see {@link Imported}) and loads them into new vectors. Sliced arrays (offset != 0) become
  * vectors over the slice: fixed-width data and byte-aligned bitmaps are addressed in place,
@@ -142,8 +143,10 @@ public final class Imports {
 
     /**
      * Checks an ArrowArray against its parsed schema before anything is moved or read from its
-     * buffers: released struct, negative or oversized length/offset, null_count below -1, wrong
-     * n_buffers or n_children, NULL buffers where data is required, a missing dictionary.
+     * buffers (but a list's first and last offsets): released struct, negative or oversized
+     * length/offset, null_count below -1, wrong n_buffers or n_children, NULL buffers where data
+     * is required, a struct or fixed-size-list child shorter than the elements its parent reads,
+     * list offsets outside the child, a missing dictionary.
      */
     public static void validate(long a, Node schema) {
         if (a == 0) throw new IllegalArgumentException("ArrowArray pointer is NULL");
@@ -190,10 +193,14 @@ public final class Imports {
             validate(c, sn.children.get(i), path + "/" + i, depth + 1);
             long cl = getLong(c + A_LENGTH), co = getLong(c + A_OFFSET);
             Node k = sn.children.get(i);
-            if (sn.type instanceof ArrowType.Struct && co + cl < offset + length) {
+            // load() reads a struct child's elements [co + offset, co + offset + length) of its [co, co + cl)
+            if (sn.type instanceof ArrowType.Struct && cl < offset + length) {
                 throw new IllegalArgumentException("ArrowArray " + path + "/" + i + " (" + describe(k) + "): struct child has "
-                        + (co + cl) + " values, the parent needs " + (offset + length));
+                        + cl + " values (from its offset " + co + "), the parent needs " + (offset + length)
+                        + " (its offset " + offset + " + length " + length + ")");
             }
+            if (isList(sn.type) && length > 0) listEnds(a, offset, length, cl, sn.type instanceof ArrowType.LargeList ? 8 : 4,
+                    "ArrowArray " + path + "/" + i + " (" + describe(k) + ")");
             if (sn.type instanceof ArrowType.FixedSizeList fsl && cl < (offset + length) * (long) fsl.getListSize()) {
                 throw new IllegalArgumentException("ArrowArray " + path + "/" + i + ": fixed-size list child has " + cl
                         + " values, the parent needs " + (offset + length) * (long) fsl.getListSize());
@@ -205,6 +212,25 @@ public final class Imports {
                     : ": has a dictionary but the schema is not dictionary-encoded"));
         }
         if (d != 0) validate(d, sn.dictionary, path + "/dictionary", depth + 1);
+    }
+
+    private static boolean isList(ArrowType t) {
+        return t instanceof ArrowType.List || t instanceof ArrowType.LargeList || t instanceof ArrowType.Map;
+    }
+
+    /**
+     * A list's child is loaded whole ([co, co + cl)), and the list's offsets [offset, offset + length]
+     * index into it: the first must be at least 0, the last at most cl (two reads of the offsets
+     * buffer, whose entries the list's own offset and length declare; the ones between are not scanned).
+     */
+    private static void listEnds(long a, long offset, long length, long cl, int ow, String child) {
+        long offs = getLong(getLong(a + A_BUFFERS) + 8);
+        long first = ow == 4 ? getInt(offs + offset * 4) : getLong(offs + offset * 8);
+        long last = ow == 4 ? getInt(offs + (offset + length) * 4) : getLong(offs + (offset + length) * 8);
+        if (first < 0 || last < first || last > cl) {
+            throw new IllegalArgumentException(child + ": the list's offsets run from " + first + " to " + last
+                    + ", its child has " + cl + " values");
+        }
     }
 
     private static String describe(Node sn) {

@@ -5,6 +5,10 @@ import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.NullVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.complex.FixedSizeListVector;
+import org.apache.arrow.vector.complex.LargeListVector;
+import org.apache.arrow.vector.complex.ListVector;
+import org.apache.arrow.vector.complex.NonNullableStructVector;
 import org.apache.arrow.vector.dictionary.Dictionary;
 import org.apache.arrow.vector.dictionary.DictionaryProvider;
 import org.apache.arrow.vector.types.pojo.ArrowType;
@@ -101,6 +105,13 @@ public final class Snapshot {
 
     /** A record batch. */
     public static Snapshot of(VectorSchemaRoot root, DictionaryProvider dictionaries) {
+        for (FieldVector v : root.getFieldVectors()) {
+            if (v.getValueCount() < root.getRowCount()) {
+                throw new IllegalArgumentException("column '" + v.getName() + "' has " + v.getValueCount() + " values but the root's "
+                        + "row count is " + root.getRowCount() + ": a consumer would read past the column (call setValueCount "
+                        + "on every vector, or setRowCount to at most the shortest column); nothing was exported");
+            }
+        }
         Field f = batchField(root);
         List<Field> fields = f.getChildren();
         return new Snapshot("VectorSchemaRoot of " + fields.size() + " columns, " + root.getRowCount() + " rows", f,
@@ -124,6 +135,7 @@ public final class Snapshot {
         List<FieldVector> kids = v.getChildrenFromFields();
         Node[] children = new Node[kids.size()];
         for (int i = 0; i < children.length; i++) children[i] = node(kids.get(i), dictionaries);
+        requireChildValues(v, n, kids);
         if (f.getType() instanceof ArrowType.Map && children.length == 1) {
             // a map's entries and keys are never null (the spec), and pyarrow aborts the process on a map
             // whose entries or keys may have nulls (it treats null_count -1 as "may"); Arrow Java's writers
@@ -146,6 +158,37 @@ public final class Snapshot {
         }
         long nulls = n == 0 ? 0 : v instanceof NullVector ? n : -1;     // -1: unknown, counting would scan the bitmap
         return new Node(n, nulls, addrs, children, dict);
+    }
+
+    /**
+     * The children hold every element the vector's {@code n} values reference (a consumer reads
+     * them without bounds): a struct's children n values, a fixed-size list's child n * size, a
+     * list's or map's child up to its last offset.
+     */
+    private static void requireChildValues(FieldVector v, int n, List<FieldVector> kids) {
+        if (n == 0 || kids.isEmpty()) return;
+        long needed = switch (v) {
+            case NonNullableStructVector s -> n;
+            case FixedSizeListVector l -> (long) n * l.getListSize();
+            case LargeListVector l -> lastOffset(v, l.getOffsetBuffer(), n, 8);
+            case ListVector l -> lastOffset(v, l.getOffsetBuffer(), n, 4);
+            default -> 0;
+        };
+        for (FieldVector k : kids) {
+            if (k.getValueCount() < needed) {
+                throw new IllegalArgumentException("vector '" + v.getName() + "' (" + v.getField().getType() + ", " + n
+                        + " values) needs " + needed + " values in its child '" + k.getName() + "', which has "
+                        + k.getValueCount() + " (call setValueCount on it); nothing was exported");
+            }
+        }
+    }
+
+    private static long lastOffset(FieldVector v, ArrowBuf offsets, int n, int width) {
+        if (offsets == null || offsets.capacity() < (long) (n + 1) * width) {
+            throw new IllegalArgumentException("vector '" + v.getName() + "' has " + n + " values but its offsets buffer holds "
+                    + "fewer than " + (n + 1) + " offsets; nothing was exported");
+        }
+        return width == 8 ? offsets.getLong((long) n * 8) : offsets.getInt((long) n * 4);
     }
 
     private static Node withoutNulls(Node n) {

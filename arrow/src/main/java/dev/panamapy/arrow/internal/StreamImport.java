@@ -1,5 +1,6 @@
 package dev.panamapy.arrow.internal;
 
+import dev.panamapy.internal.Interpreter;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
@@ -15,6 +16,8 @@ import java.lang.invoke.MethodHandle;
 import java.util.List;
 
 import static dev.panamapy.arrow.internal.CData.*;
+import static dev.panamapy.bindings.Python_h.PyEval_RestoreThread;
+import static dev.panamapy.bindings.Python_h.PyEval_SaveThread;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
@@ -22,8 +25,13 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * A producer's ArrowArrayStream (moved out of its capsule) as an Arrow Java {@link ArrowReader}.
  * Each batch is imported over the producer's memory and transferred into the reader's root
  * (zero copy); the previous batch is released when the next one is loaded. The producer's
- * callbacks are called without the GIL (the C stream interface lets any thread call them; a
- * Python-backed producer takes the GIL itself), its release with it (see {@link Imported}).
+ * callbacks ({@code get_schema}, {@code get_next}, {@code get_last_error}) are entries into
+ * CPython like any other call (the producer came from Python and may run Python: pyarrow's
+ * generator-backed readers do): refused with IllegalStateException once CPython is closed or
+ * closing, refused on virtual threads, and counted as calls in flight, so {@code close()} waits
+ * for them. Java lets the GIL go around each callback ({@code Py_BEGIN_ALLOW_THREADS}: the C
+ * stream interface lets any thread call them; a Python-backed producer takes the GIL itself),
+ * and calls the release with it (see {@link Imported}).
  */
 public final class StreamImport extends ArrowReader {
     private static final MethodHandle CALL2 = Linker.nativeLinker().downcallHandle(
@@ -31,13 +39,15 @@ public final class StreamImport extends ArrowReader {
     private static final MethodHandle CALL1 = Linker.nativeLinker().downcallHandle(
             FunctionDescriptor.of(JAVA_LONG, JAVA_LONG));
 
+    private final Interpreter interpreter;
     private final Imported stream;
     private Imports.Node schema;
     private boolean closed;
 
     /** Takes over the moved stream (one reference), released when the reader is closed. */
-    public StreamImport(BufferAllocator allocator, Imported stream) {
+    public StreamImport(Interpreter interpreter, BufferAllocator allocator, Imported stream) {
         super(allocator);
+        this.interpreter = interpreter;
         this.stream = stream;
     }
 
@@ -45,7 +55,7 @@ public final class StreamImport extends ArrowReader {
     protected Schema readSchema() throws IOException {
         long s = calloc(SCHEMA.byteSize());
         try {
-            check(call(ST_GET_SCHEMA, s), "get_schema");
+            call(ST_GET_SCHEMA, s, "get_schema");
             Imports.Node sn = Imports.parse(s, new long[]{0});
             if (!(sn.type() instanceof ArrowType.Struct)) {
                 throw new IllegalArgumentException("an Arrow stream of " + sn.type() + " arrays is not a stream of record batches");
@@ -74,7 +84,7 @@ public final class StreamImport extends ArrowReader {
         long out = calloc(ARRAY.byteSize());
         Imported batch;
         try {
-            check(call(ST_GET_NEXT, out), "get_next");
+            call(ST_GET_NEXT, out, "get_next");
             if (getLong(out + A_RELEASE) == 0) return false;        // end of stream
             try {
                 Imports.validate(out, schema);
@@ -107,29 +117,51 @@ public final class StreamImport extends ArrowReader {
         stream.unref();
     }
 
-    private int call(long fnOffset, long out) {
+    /**
+     * Calls the producer's callback at {@code fnOffset} as an entry into CPython (counted in
+     * flight, refused once it is closed) with the GIL let go meanwhile; on a non-zero answer
+     * reads {@code get_last_error} in the same entry and throws.
+     */
+    private void call(long fnOffset, long out, String what) throws IOException {
         long fn = getLong(stream.address() + fnOffset);
         if (fn == 0) throw new IllegalArgumentException("the imported ArrowArrayStream has a NULL callback");
+        int g;
         try {
-            return (int) CALL2.invokeExact(MemorySegment.ofAddress(fn), stream.address(), out);
-        } catch (RuntimeException | Error e) {
+            g = interpreter.enter();
+        } catch (IllegalStateException e) {
+            throw new IllegalStateException("the imported Arrow stream's " + what + " cannot be called: " + e.getMessage()
+                    + " (its producer lives in CPython; read streams before closing it)", e);
+        }
+        try {
+            int rc;
+            String msg = null;
+            MemorySegment ts = PyEval_SaveThread();
+            try {
+                rc = (int) CALL2.invokeExact(MemorySegment.ofAddress(fn), stream.address(), out);
+                if (rc != 0) msg = lastError();
+            } finally {
+                PyEval_RestoreThread(ts);
+            }
+            if (rc != 0) {
+                throw new IOException("the Arrow stream's " + what + " failed (errno " + rc + ")" + (msg == null ? "" : ": " + msg));
+            }
+        } catch (RuntimeException | Error | IOException e) {
             throw e;
         } catch (Throwable t) {
             throw new IllegalStateException(t);
+        } finally {
+            interpreter.exit(g);
         }
     }
 
-    private void check(int rc, String what) throws IOException {
-        if (rc == 0) return;
-        String msg = null;
+    /** The producer's {@code get_last_error} (null if it has none or answers NULL); inside {@link #call}. */
+    private String lastError() {
         long fn = getLong(stream.address() + ST_GET_LAST_ERROR);
-        if (fn != 0) {
-            try {
-                msg = string((long) CALL1.invokeExact(MemorySegment.ofAddress(fn), stream.address()));
-            } catch (Throwable t) {
-                msg = null;
-            }
+        if (fn == 0) return null;
+        try {
+            return string((long) CALL1.invokeExact(MemorySegment.ofAddress(fn), stream.address()));
+        } catch (Throwable t) {
+            return null;
         }
-        throw new IOException("the Arrow stream's " + what + " failed (errno " + rc + ")" + (msg == null ? "" : ": " + msg));
     }
 }
