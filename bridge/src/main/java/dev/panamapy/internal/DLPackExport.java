@@ -24,8 +24,10 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * {@code PyObject_GetBuffer}, then the shape and strides (in elements). The view keeps the
  * JavaBuffer, and with it the Java memory, alive until the deleter runs (a tracked export counts
  * it among its views, so {@code JavaBuffer.close()} over caller-freed memory refuses meanwhile).
- * Read-only memory is flagged {@code DLPACK_FLAG_BITMASK_READ_ONLY}; the legacy struct cannot
- * say so, so a read-only buffer is refused to legacy consumers (BufferError, as numpy does).
+ * Read-only memory is refused to every consumer (BufferError): a legacy tensor cannot say it is
+ * read-only and consumers may ignore {@code DLPACK_FLAG_BITMASK_READ_ONLY} (torch 2.x gives a
+ * writable tensor), so flagging it would not keep "a read-only segment is never writable from
+ * Python"; the buffer protocol (memoryview, {@code numpy.asarray}) shares it read-only.
  *
  * <p><b>Deleter.</b> The consumer renames the capsule ({@code used_dltensor[_versioned]}) and
  * calls the deleter when done, on any thread, with or without the GIL; a capsule never consumed
@@ -150,7 +152,7 @@ final class DLPackExport {
             DLPack.free(block);
             return 0;                                           // BufferError set (closed, freed ...)
         }
-        String refusal = refusal(view, versioned);
+        String refusal = refusal(view);
         if (refusal != null) {
             PyBuffer_Release(Mem.ptr(view));
             DLPack.free(block);
@@ -171,8 +173,7 @@ final class DLPackExport {
             Mem.putInt(block + DLPack.V_MINOR, DLPack.MINOR);
             Mem.putLong(block + DLPack.V_CTX, block);
             Mem.putLong(block + DLPack.V_DELETER, DELETER_VERSIONED.address());
-            boolean readOnly = Mem.getInt(view + PyBufferLayout.READONLY) != 0;
-            Mem.putLong(block + DLPack.V_FLAGS, readOnly ? DLPack.FLAG_READ_ONLY : 0);
+            Mem.putLong(block + DLPack.V_FLAGS, 0);             // writable: read-only memory was refused
             tensor = block + DLPack.V_TENSOR;
         } else {
             Mem.putLong(block + DLPack.LEGACY_CTX, block);
@@ -203,7 +204,7 @@ final class DLPackExport {
     }
 
     /** Why the view cannot be a DLPack tensor, or null. */
-    private static String refusal(long view, boolean versioned) {
+    private static String refusal(long view) {
         String format = Mem.cString(Mem.getLong(view + PyBufferLayout.FORMAT));
         int dtype = DLPack.dtypeOf(format);
         long itemsize = Mem.getLong(view + PyBufferLayout.ITEMSIZE);
@@ -219,9 +220,10 @@ final class DLPackExport {
         if (Mem.getLong(view + PyBufferLayout.SUBOFFSETS) != 0) {
             return "a buffer with suboffsets (pointers to follow) cannot be a DLPack tensor";
         }
-        if (Mem.getInt(view + PyBufferLayout.READONLY) != 0 && !versioned) {
-            return "cannot export a read-only JavaBuffer as a legacy DLPack tensor, which has no read-only flag: pass "
-                    + "max_version=(1, 0) (numpy >= 2.1 and torch >= 2.6 do) to get a versioned tensor flagged read-only";
+        if (Mem.getInt(view + PyBufferLayout.READONLY) != 0) {
+            return "read-only Java memory cannot be shared through DLPack: consumers may ignore the tensor's read-only "
+                    + "flag (torch does) and write to it; read it through the buffer protocol instead "
+                    + "(memoryview(buf), numpy.asarray(buf)), which keeps it read-only";
         }
         int ndim = Mem.getInt(view + PyBufferLayout.NDIM);
         long strides = Mem.getLong(view + PyBufferLayout.STRIDES);
