@@ -201,6 +201,29 @@ class DLPackProtocolTest {
     }
 
     @Test
+    void legacyTensorGivesReadOnlyViewThoughItsMemoryIsWritable() {
+        MemorySegment seg = doubles(3);
+        JavaBuffer buf = fx.export(BufferSpec.of(seg, "d"));
+        // a producer that predates max_version (pyarrow's Array does so): dlpack() falls back to a legacy tensor
+        py.exec("""
+                class t_Legacy:
+                    def __init__(self, b): self.b = b
+                    def __dlpack__(self): return self.b.__dlpack__()
+                    def __dlpack_device__(self): return (1, 0)
+                t_legacy = t_Legacy(t_buf)
+                """);
+        try (PyObject obj = py.eval("t_legacy"); PyBufferView v = obj.dlpack()) {
+            assertEquals(seg.address(), v.segment().address(), "the legacy tensor was taken, over the Java memory");
+            assertTrue(v.isReadOnly(), "a legacy tensor cannot say its memory may be written: read-only");
+            assertTrue(v.segment().isReadOnly());
+            assertThrows(UnsupportedOperationException.class, () -> v.setDouble(-1, 1));
+            assertEquals(1.5, v.getDouble(1));
+        }
+        assertEquals(1.5, seg.getAtIndex(JAVA_DOUBLE, 1), "nothing written");
+        assertEquals(0, buf.exportCount(), "closing called the legacy deleter once");
+    }
+
+    @Test
     void negativeStridesAndOffsetsRoundTrip() {
         MemorySegment seg = doubles(10);
         fx.export(BufferSpec.of(seg, "d").layout(72, new long[]{5}, new long[]{-16}));
