@@ -32,7 +32,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * <p><b>Deleter.</b> The consumer renames the capsule ({@code used_dltensor[_versioned]}) and
  * calls the deleter when done, on any thread, with or without the GIL; a capsule never consumed
  * calls it from its destructor ({@link Capsules}). The deleter takes the GIL itself to release the view, then frees
- * the block; once CPython is finalized it only frees the block.
+ * the block, counted as a call in flight so that {@code close()} waits for it; once CPython
+ * finalizes it only frees the block (no Python).
  */
 final class DLPackExport {
     private DLPackExport() { }
@@ -245,18 +246,25 @@ final class DLPackExport {
         long tensor = block + (versioned ? DLPack.V_TENSOR : DLPack.LEGACY_TENSOR);
         long arrays = Mem.getLong(tensor + DLPack.SHAPE);
         Interpreter interp = Interpreter.running();
-        if (interp != null && !interp.isClosed()) {
-            // The bare GIL API, not the bridge's enter(): a consumer may call this on a thread that
-            // is inside a bridge call but let the GIL go meanwhile (torch frees tensors so), where
-            // the bridge would take it for nested; PyGILState_Ensure is right in every case.
-            Handoff.run(() -> {                                 // a virtual thread cannot take the GIL
-                int g = PyGILState_Ensure();
-                try {
-                    PyBuffer_Release(Mem.ptr(block + VIEW));
-                } finally {
-                    PyGILState_Release(g);
-                }
-            });
+        // Counted in flight (close() waits for it), or refused once CPython finalizes: then only
+        // the block is freed, the view is gone with CPython. A check without the count let a
+        // deleter on a consumer's thread take the GIL during or after finalization (abort).
+        if (interp != null && interp.enterBare()) {
+            try {
+                // The bare GIL API, not the bridge's enter(): a consumer may call this on a thread that
+                // is inside a bridge call but let the GIL go meanwhile (torch frees tensors so), where
+                // the bridge would take it for nested; PyGILState_Ensure is right in every case.
+                Handoff.run(() -> {                             // a virtual thread cannot take the GIL
+                    int g = PyGILState_Ensure();
+                    try {
+                        PyBuffer_Release(Mem.ptr(block + VIEW));
+                    } finally {
+                        PyGILState_Release(g);
+                    }
+                });
+            } finally {
+                interp.leaveBare();
+            }
         }
         DLPack.free(arrays);
         DLPack.free(block);
