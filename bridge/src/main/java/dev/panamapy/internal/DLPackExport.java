@@ -153,20 +153,30 @@ final class DLPackExport {
             DLPack.free(block);
             return 0;                                           // BufferError set (closed, freed ...)
         }
-        String refusal = refusal(view);
-        if (refusal != null) {
-            PyBuffer_Release(Mem.ptr(view));
-            DLPack.free(block);
-            return raise(c.excBufferError, refusal);
+        // from here until the capsule owns them, every way out frees the view, the shape/strides and the block
+        String refusal;
+        int ndim = 0, dtype = 0;
+        long arrays = 0;
+        try {
+            refusal = refusal(view);
+            if (refusal == null) {
+                ndim = Mem.getInt(view + PyBufferLayout.NDIM);
+                long itemsize = Mem.getLong(view + PyBufferLayout.ITEMSIZE);
+                dtype = DLPack.dtypeOf(Mem.cString(Mem.getLong(view + PyBufferLayout.FORMAT)));
+                arrays = DLPack.malloc(16L * Math.max(ndim, 1));  // shape, then strides (elements)
+                long shape = Mem.getLong(view + PyBufferLayout.SHAPE), strides = Mem.getLong(view + PyBufferLayout.STRIDES);
+                for (int i = 0; i < ndim; i++) {
+                    Mem.putLong(arrays + 8L * i, Mem.getLong(shape + 8L * i));
+                    Mem.putLong(arrays + 8L * (ndim + i), Mem.getLong(strides + 8L * i) / itemsize);
+                }
+            }
+        } catch (RuntimeException | Error e) {
+            discard(block, arrays);                            // a failed malloc leaked the view and block before
+            throw e;
         }
-        int ndim = Mem.getInt(view + PyBufferLayout.NDIM);
-        long itemsize = Mem.getLong(view + PyBufferLayout.ITEMSIZE);
-        int dtype = DLPack.dtypeOf(Mem.cString(Mem.getLong(view + PyBufferLayout.FORMAT)));
-        long arrays = DLPack.malloc(16L * Math.max(ndim, 1));  // shape, then strides (elements)
-        long shape = Mem.getLong(view + PyBufferLayout.SHAPE), strides = Mem.getLong(view + PyBufferLayout.STRIDES);
-        for (int i = 0; i < ndim; i++) {
-            Mem.putLong(arrays + 8L * i, Mem.getLong(shape + 8L * i));
-            Mem.putLong(arrays + 8L * (ndim + i), Mem.getLong(strides + 8L * i) / itemsize);
+        if (refusal != null) {
+            discard(block, 0);
+            return raise(c.excBufferError, refusal);
         }
         long tensor;
         if (versioned) {
@@ -202,6 +212,13 @@ final class DLPackExport {
             delete(block, versioned);
             throw e;
         }
+    }
+
+    /** Undoes a tensor not yet made: releases the view (the GIL is held), frees the shape/strides (if not 0) and the block. */
+    private static void discard(long block, long arrays) {
+        PyBuffer_Release(Mem.ptr(block + VIEW));
+        if (arrays != 0) DLPack.free(arrays);
+        DLPack.free(block);
     }
 
     /** Why the view cannot be a DLPack tensor, or null. */
