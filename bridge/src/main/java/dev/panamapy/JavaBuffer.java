@@ -45,8 +45,10 @@ import java.util.function.IntConsumer;
  * ({@code __dlpack__(*, stream=None, max_version=None, dl_device=None, copy=None)} and
  * {@code __dlpack_device__()}), so {@code numpy.from_dlpack(buf)} and {@code torch.from_dlpack(buf)}
  * share the memory too. Numeric formats only (integers, floats, {@code '?'}, {@code 'Zf'}/{@code 'Zd'},
- * native byte order), any strides that are whole items; a read-only buffer is flagged read-only in
- * a DLPack 1.x tensor and refused to legacy consumers (BufferError, as numpy does). Each tensor
+ * native byte order), any strides that are whole items. A read-only buffer is refused
+ * ({@code BufferError}) to every DLPack consumer, because consumers may ignore the tensor's
+ * read-only flag (torch does) and write to it; share it through the buffer protocol instead
+ * ({@code memoryview(buf)}, {@code numpy.asarray(buf)}), which keeps it read-only. Each tensor
  * holds one view of this object until its deleter runs, so it counts in {@link #exportCount()}.
  *
  * <p>{@link #close()} stops new exports and drops Java's reference; existing views stay valid.

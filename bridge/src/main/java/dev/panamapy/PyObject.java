@@ -339,9 +339,11 @@ public final class PyObject implements AutoCloseable {
      * arrays, torch tensors, a {@code panamapy.JavaBuffer}, anything with {@code __dlpack__}),
      * over the producer's memory, confined to this thread like {@link #getBuffer}. Asks for a
      * DLPack 1.x tensor ({@code __dlpack__(max_version=(1, 0))}; a producer that does not take
-     * {@code max_version} is asked with no arguments); a tensor the producer flags read-only gives
-     * a read-only view (a legacy tensor cannot say so and is taken as writable, as numpy and
-     * torch do). The caller owns the view: {@link PyBufferView#close()} calls the producer's
+     * {@code max_version} is asked with no arguments). The view is writable only over a DLPack 1.x
+     * tensor the producer does not flag read-only; a flagged tensor, and any legacy tensor, which
+     * cannot say whether its memory may be written (pyarrow's, say, over immutable Arrow memory),
+     * give a read-only view (numpy 2.x imports legacy tensors read-only too). The caller owns the
+     * view: {@link PyBufferView#close()} calls the producer's
      * deleter, exactly once; a view never closed is released by a Cleaner. Takes the GIL.
      *
      * @throws IllegalArgumentException if the object has no {@code __dlpack__}, its tensor is not

@@ -24,13 +24,16 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * {@code PyObject_GetBuffer}, then the shape and strides (in elements). The view keeps the
  * JavaBuffer, and with it the Java memory, alive until the deleter runs (a tracked export counts
  * it among its views, so {@code JavaBuffer.close()} over caller-freed memory refuses meanwhile).
- * Read-only memory is flagged {@code DLPACK_FLAG_BITMASK_READ_ONLY}; the legacy struct cannot
- * say so, so a read-only buffer is refused to legacy consumers (BufferError, as numpy does).
+ * Read-only memory is refused to every consumer (BufferError): a legacy tensor cannot say it is
+ * read-only and consumers may ignore {@code DLPACK_FLAG_BITMASK_READ_ONLY} (torch 2.x gives a
+ * writable tensor), so flagging it would not keep "a read-only segment is never writable from
+ * Python"; the buffer protocol (memoryview, {@code numpy.asarray}) shares it read-only.
  *
  * <p><b>Deleter.</b> The consumer renames the capsule ({@code used_dltensor[_versioned]}) and
  * calls the deleter when done, on any thread, with or without the GIL; a capsule never consumed
  * calls it from its destructor ({@link Capsules}). The deleter takes the GIL itself to release the view, then frees
- * the block; once CPython is finalized it only frees the block.
+ * the block, counted as a call in flight so that {@code close()} waits for it; once CPython
+ * finalizes it only frees the block (no Python).
  */
 final class DLPackExport {
     private DLPackExport() { }
@@ -150,20 +153,30 @@ final class DLPackExport {
             DLPack.free(block);
             return 0;                                           // BufferError set (closed, freed ...)
         }
-        String refusal = refusal(view, versioned);
-        if (refusal != null) {
-            PyBuffer_Release(Mem.ptr(view));
-            DLPack.free(block);
-            return raise(c.excBufferError, refusal);
+        // from here until the capsule owns them, every way out frees the view, the shape/strides and the block
+        String refusal;
+        int ndim = 0, dtype = 0;
+        long arrays = 0;
+        try {
+            refusal = refusal(view);
+            if (refusal == null) {
+                ndim = Mem.getInt(view + PyBufferLayout.NDIM);
+                long itemsize = Mem.getLong(view + PyBufferLayout.ITEMSIZE);
+                dtype = DLPack.dtypeOf(Mem.cString(Mem.getLong(view + PyBufferLayout.FORMAT)));
+                arrays = DLPack.malloc(16L * Math.max(ndim, 1));  // shape, then strides (elements)
+                long shape = Mem.getLong(view + PyBufferLayout.SHAPE), strides = Mem.getLong(view + PyBufferLayout.STRIDES);
+                for (int i = 0; i < ndim; i++) {
+                    Mem.putLong(arrays + 8L * i, Mem.getLong(shape + 8L * i));
+                    Mem.putLong(arrays + 8L * (ndim + i), Mem.getLong(strides + 8L * i) / itemsize);
+                }
+            }
+        } catch (RuntimeException | Error e) {
+            discard(block, arrays);                            // a failed malloc leaked the view and block before
+            throw e;
         }
-        int ndim = Mem.getInt(view + PyBufferLayout.NDIM);
-        long itemsize = Mem.getLong(view + PyBufferLayout.ITEMSIZE);
-        int dtype = DLPack.dtypeOf(Mem.cString(Mem.getLong(view + PyBufferLayout.FORMAT)));
-        long arrays = DLPack.malloc(16L * Math.max(ndim, 1));  // shape, then strides (elements)
-        long shape = Mem.getLong(view + PyBufferLayout.SHAPE), strides = Mem.getLong(view + PyBufferLayout.STRIDES);
-        for (int i = 0; i < ndim; i++) {
-            Mem.putLong(arrays + 8L * i, Mem.getLong(shape + 8L * i));
-            Mem.putLong(arrays + 8L * (ndim + i), Mem.getLong(strides + 8L * i) / itemsize);
+        if (refusal != null) {
+            discard(block, 0);
+            return raise(c.excBufferError, refusal);
         }
         long tensor;
         if (versioned) {
@@ -171,8 +184,7 @@ final class DLPackExport {
             Mem.putInt(block + DLPack.V_MINOR, DLPack.MINOR);
             Mem.putLong(block + DLPack.V_CTX, block);
             Mem.putLong(block + DLPack.V_DELETER, DELETER_VERSIONED.address());
-            boolean readOnly = Mem.getInt(view + PyBufferLayout.READONLY) != 0;
-            Mem.putLong(block + DLPack.V_FLAGS, readOnly ? DLPack.FLAG_READ_ONLY : 0);
+            Mem.putLong(block + DLPack.V_FLAGS, 0);             // writable: read-only memory was refused
             tensor = block + DLPack.V_TENSOR;
         } else {
             Mem.putLong(block + DLPack.LEGACY_CTX, block);
@@ -202,8 +214,15 @@ final class DLPackExport {
         }
     }
 
+    /** Undoes a tensor not yet made: releases the view (the GIL is held), frees the shape/strides (if not 0) and the block. */
+    private static void discard(long block, long arrays) {
+        PyBuffer_Release(Mem.ptr(block + VIEW));
+        if (arrays != 0) DLPack.free(arrays);
+        DLPack.free(block);
+    }
+
     /** Why the view cannot be a DLPack tensor, or null. */
-    private static String refusal(long view, boolean versioned) {
+    private static String refusal(long view) {
         String format = Mem.cString(Mem.getLong(view + PyBufferLayout.FORMAT));
         int dtype = DLPack.dtypeOf(format);
         long itemsize = Mem.getLong(view + PyBufferLayout.ITEMSIZE);
@@ -219,9 +238,10 @@ final class DLPackExport {
         if (Mem.getLong(view + PyBufferLayout.SUBOFFSETS) != 0) {
             return "a buffer with suboffsets (pointers to follow) cannot be a DLPack tensor";
         }
-        if (Mem.getInt(view + PyBufferLayout.READONLY) != 0 && !versioned) {
-            return "cannot export a read-only JavaBuffer as a legacy DLPack tensor, which has no read-only flag: pass "
-                    + "max_version=(1, 0) (numpy >= 2.1 and torch >= 2.6 do) to get a versioned tensor flagged read-only";
+        if (Mem.getInt(view + PyBufferLayout.READONLY) != 0) {
+            return "read-only Java memory cannot be shared through DLPack: consumers may ignore the tensor's read-only "
+                    + "flag (torch does) and write to it; read it through the buffer protocol instead "
+                    + "(memoryview(buf), numpy.asarray(buf)), which keeps it read-only";
         }
         int ndim = Mem.getInt(view + PyBufferLayout.NDIM);
         long strides = Mem.getLong(view + PyBufferLayout.STRIDES);
@@ -243,18 +263,25 @@ final class DLPackExport {
         long tensor = block + (versioned ? DLPack.V_TENSOR : DLPack.LEGACY_TENSOR);
         long arrays = Mem.getLong(tensor + DLPack.SHAPE);
         Interpreter interp = Interpreter.running();
-        if (interp != null && !interp.isClosed()) {
-            // The bare GIL API, not the bridge's enter(): a consumer may call this on a thread that
-            // is inside a bridge call but let the GIL go meanwhile (torch frees tensors so), where
-            // the bridge would take it for nested; PyGILState_Ensure is right in every case.
-            Handoff.run(() -> {                                 // a virtual thread cannot take the GIL
-                int g = PyGILState_Ensure();
-                try {
-                    PyBuffer_Release(Mem.ptr(block + VIEW));
-                } finally {
-                    PyGILState_Release(g);
-                }
-            });
+        // Counted in flight (close() waits for it), or refused once CPython finalizes: then only
+        // the block is freed, the view is gone with CPython. A check without the count let a
+        // deleter on a consumer's thread take the GIL during or after finalization (abort).
+        if (interp != null && interp.enterBare()) {
+            try {
+                // The bare GIL API, not the bridge's enter(): a consumer may call this on a thread that
+                // is inside a bridge call but let the GIL go meanwhile (torch frees tensors so), where
+                // the bridge would take it for nested; PyGILState_Ensure is right in every case.
+                Handoff.run(() -> {                             // a virtual thread cannot take the GIL
+                    int g = PyGILState_Ensure();
+                    try {
+                        PyBuffer_Release(Mem.ptr(block + VIEW));
+                    } finally {
+                        PyGILState_Release(g);
+                    }
+                });
+            } finally {
+                interp.leaveBare();
+            }
         }
         DLPack.free(arrays);
         DLPack.free(block);

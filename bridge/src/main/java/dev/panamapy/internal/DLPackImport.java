@@ -13,7 +13,8 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED;
  * {@code panamapy.JavaBuffer}, anything with {@code __dlpack__}) as a {@code PyBufferView}:
  * asks for a tensor ({@code __dlpack__(max_version=(1, 0))}, or {@code __dlpack__()} for a
  * producer older than the 2023 array API), checks it, describes it as a {@code Py_buffer} (strides
- * in bytes, the data type as a struct format, read-only from the versioned flag), consumes the
+ * in bytes, the data type as a struct format; writable only for a versioned tensor without
+ * {@code DLPACK_FLAG_BITMASK_READ_ONLY}, a legacy tensor is read-only), consumes the
  * capsule (renames it {@code used_dltensor[_versioned]}) and hands the {@link ForeignBuffer}
  * the producer's deleter, which its release calls exactly once, with the GIL held.
  */
@@ -101,7 +102,9 @@ final class DLPackImport {
         }
         long managed = Capsules.pointer(capsule, versioned ? DLPack.VERSIONED_NAME : DLPack.LEGACY_NAME);
         long tensor, deleter;
-        boolean readOnly = false;
+        // a legacy tensor cannot say whether it may be written (pyarrow exports immutable Arrow memory,
+        // maybe a read-only mapping, as one): read-only; only a versioned tensor without the flag is writable
+        boolean readOnly = true;
         if (versioned) {
             int major = Mem.getInt(managed + DLPack.V_MAJOR);
             if (major != DLPack.MAJOR) {

@@ -481,6 +481,26 @@ public final class Interpreter {
         }
     }
 
+    /**
+     * Counts a bare taker of the GIL, which takes it with {@code PyGILState_Ensure} itself on any
+     * thread (a DLPack deleter a consumer calls), as a call in flight, so that {@code close()}
+     * waits for it: true, to be paired with {@link #leaveBare()}; false, nothing counted, once
+     * CPython finalizes, when the caller must not touch Python. Count first, then check, as
+     * {@link #tryEnter()} does: {@code closed} is set only with nothing counted, and what is
+     * counted meanwhile the main thread waits for before it finalizes. Admitted while closing.
+     */
+    boolean enterBare() {
+        inFlight.incrementAndGet();
+        if (closed) {
+            leave();
+            return false;
+        }
+        return true;
+    }
+
+    /** Ends what {@link #enterBare()} counted. */
+    void leaveBare() { leave(); }
+
     /** An outermost call left; wakes a waiting close() when it was the last. */
     private void leave() {
         if (inFlight.decrementAndGet() == 0 && closing) {

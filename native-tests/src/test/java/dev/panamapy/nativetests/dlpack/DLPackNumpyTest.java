@@ -5,6 +5,7 @@ import dev.panamapy.CPython;
 import dev.panamapy.JavaBuffer;
 import dev.panamapy.PyBufferView;
 import dev.panamapy.PyObject;
+import dev.panamapy.PythonException;
 import dev.panamapy.nativetests.exporter.ExportFixture;
 import dev.panamapy.testing.RequiresPythonPackage;
 import org.junit.jupiter.api.BeforeEach;
@@ -59,10 +60,14 @@ class DLPackNumpyTest {
     }
 
     @Test
-    void readOnlyJavaMemoryIsReadOnlyInNumpy() {
-        fx.export(BufferSpec.of(doubles(4), "d").readOnly());
-        py.exec("t_a = np.from_dlpack(t_buf)");
-        assertFalse(isTrue("t_a.flags.writeable"));
+    void readOnlyJavaMemoryIsRefusedToNumpyFromDlpackAndSharedReadOnlyByAsarray() {
+        JavaBuffer buf = fx.export(BufferSpec.of(doubles(4), "d").readOnly());
+        PythonException e = raises("np.from_dlpack(t_buf)");
+        assertTrue(e.pythonType().endsWith("BufferError"), e.pythonType());
+        assertTrue(e.getMessage().contains("read-only"), e.getMessage());
+        assertEquals(0, buf.exportCount(), "nothing kept");
+        py.exec("t_a = np.asarray(t_buf)");
+        assertFalse(isTrue("t_a.flags.writeable"), "the buffer protocol shares it read-only");
         assertTrue(raises("t_a[0] = 1").pythonType().endsWith("ValueError"));
     }
 

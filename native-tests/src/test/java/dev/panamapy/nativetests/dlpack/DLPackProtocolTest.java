@@ -100,20 +100,17 @@ class DLPackProtocolTest {
     }
 
     @Test
-    void readOnlyBufferIsFlaggedReadOnlyInVersionedTensor() {
-        fx.export(BufferSpec.of(doubles(4), "d").readOnly());
-        py.exec("t_cap = t_buf.__dlpack__(max_version=(1, 0))\n"
-                + "t_p = t_api.PyCapsule_GetPointer(t_cap, b'dltensor_versioned')");
-        assertEquals(1, asLong("ctypes.c_uint64.from_address(t_p + 24).value"), "DLPACK_FLAG_BITMASK_READ_ONLY");
-    }
-
-    @Test
-    void readOnlyBufferIsRefusedToLegacyConsumers() {
+    void readOnlyBufferIsRefusedToEveryConsumerVersionedOrLegacy() {
         JavaBuffer buf = fx.export(BufferSpec.of(doubles(4), "d").readOnly());
-        PythonException e = raises("t_buf.__dlpack__()");
-        assertTrue(e.pythonType().endsWith("BufferError"), e.pythonType());
-        assertTrue(e.getMessage().contains("read-only"), e.getMessage());
+        for (String call : new String[]{"t_buf.__dlpack__(max_version=(1, 0))", "t_buf.__dlpack__()",
+                "t_buf.__dlpack__(max_version=(0, 8))"}) {
+            PythonException e = raises(call);
+            assertTrue(e.pythonType().endsWith("BufferError"), call + ": " + e.pythonType());
+            assertTrue(e.getMessage().contains("read-only Java memory cannot be shared through DLPack")
+                    && e.getMessage().contains("memoryview(buf)"), e.getMessage());
+        }
         assertEquals(0, buf.exportCount(), "nothing kept");
+        assertTrue(isTrue("memoryview(t_buf).readonly"), "the buffer protocol still shares it, read-only");
     }
 
     @Test
@@ -193,15 +190,37 @@ class DLPackProtocolTest {
     }
 
     @Test
-    void readOnlyJavaBufferRoundTripsReadOnly() {
+    void readOnlyJavaBufferIsRefusedToJavaDlpackToo() {
         JavaBuffer buf = fx.export(BufferSpec.of(doubles(3), "d").readOnly());
-        try (PyObject obj = buf.asPyObject(); PyBufferView v = obj.dlpack()) {
-            assertTrue(v.isReadOnly(), "the versioned read-only flag is honoured");
-            assertTrue(v.segment().isReadOnly());
-            assertThrows(UnsupportedOperationException.class, () -> v.setDouble(1, 0));
-            assertEquals(2.5, v.getDouble(2));
+        try (PyObject obj = buf.asPyObject()) {
+            PythonException e = assertThrows(PythonException.class, obj::dlpack);
+            assertEquals("BufferError", e.pythonType());
+            assertTrue(e.getMessage().contains("read-only"), e.getMessage());
         }
         assertEquals(0, buf.exportCount());
+    }
+
+    @Test
+    void legacyTensorGivesReadOnlyViewThoughItsMemoryIsWritable() {
+        MemorySegment seg = doubles(3);
+        JavaBuffer buf = fx.export(BufferSpec.of(seg, "d"));
+        // a producer that predates max_version (pyarrow's Array does so): dlpack() falls back to a legacy tensor
+        py.exec("""
+                class t_Legacy:
+                    def __init__(self, b): self.b = b
+                    def __dlpack__(self): return self.b.__dlpack__()
+                    def __dlpack_device__(self): return (1, 0)
+                t_legacy = t_Legacy(t_buf)
+                """);
+        try (PyObject obj = py.eval("t_legacy"); PyBufferView v = obj.dlpack()) {
+            assertEquals(seg.address(), v.segment().address(), "the legacy tensor was taken, over the Java memory");
+            assertTrue(v.isReadOnly(), "a legacy tensor cannot say its memory may be written: read-only");
+            assertTrue(v.segment().isReadOnly());
+            assertThrows(UnsupportedOperationException.class, () -> v.setDouble(-1, 1));
+            assertEquals(1.5, v.getDouble(1));
+        }
+        assertEquals(1.5, seg.getAtIndex(JAVA_DOUBLE, 1), "nothing written");
+        assertEquals(0, buf.exportCount(), "closing called the legacy deleter once");
     }
 
     @Test

@@ -5,6 +5,7 @@ import dev.panamapy.CPython;
 import dev.panamapy.JavaBuffer;
 import dev.panamapy.PyBufferView;
 import dev.panamapy.PyObject;
+import dev.panamapy.PythonException;
 import dev.panamapy.nativetests.exporter.ExportFixture;
 import dev.panamapy.testing.RequiresPythonPackage;
 import org.junit.jupiter.api.BeforeEach;
@@ -66,14 +67,15 @@ class DLPackTorchTest {
     }
 
     @Test
-    void readOnlyJavaMemoryIsExportedFlaggedReadOnly() {
+    void readOnlyJavaMemoryIsRefusedToTorchWhichWouldWriteIt() {
         MemorySegment seg = arena.allocate(JAVA_DOUBLE, 3);
-        fx.export(BufferSpec.of(seg, "d").readOnly());
-        // torch has no read-only tensors: it accepts the flagged tensor (warning), numpy refuses writes
-        py.exec("import warnings\nwith warnings.catch_warnings():\n    warnings.simplefilter('ignore')\n"
-                + "    t_t = torch.from_dlpack(t_buf)");
-        assertEquals(seg.address(), asLong("t_t.data_ptr()"));
-        assertEquals(0.0, asDouble("t_t.sum().item()"));
+        JavaBuffer buf = fx.export(BufferSpec.of(seg, "d").readOnly());
+        // torch ignores DLPACK_FLAG_BITMASK_READ_ONLY (a writable tensor): a flagged tensor would be written
+        PythonException e = raises("torch.from_dlpack(t_buf)");
+        assertTrue(e.pythonType().endsWith("BufferError"), e.pythonType());
+        assertTrue(e.getMessage().contains("read-only Java memory cannot be shared through DLPack"), e.getMessage());
+        assertEquals(0, buf.exportCount(), "nothing kept");
+        assertEquals(0.0, seg.getAtIndex(JAVA_DOUBLE, 0));
     }
 
     @Test

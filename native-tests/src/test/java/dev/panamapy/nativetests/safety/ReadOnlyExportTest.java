@@ -176,6 +176,8 @@ class ReadOnlyExportTest {
                 .assertOutputContains("pack_into: refused")
                 .assertOutputContains("ctypes.from_buffer: refused")
                 .assertOutputContains("numpy: ")
+                .assertOutputContains("__dlpack__: refused BufferError")
+                .assertOutputContains("torch")
                 .assertOutputContains("file unchanged: true");
     }
 }

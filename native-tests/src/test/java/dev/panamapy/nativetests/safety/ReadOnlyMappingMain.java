@@ -17,7 +17,8 @@ import java.util.Map;
 
 /**
  * Child JVM of {@link ReadOnlyExportTest}: exports a {@code READ_ONLY} file mapping, where a
- * write is SIGSEGV, and has Python try every way to write to it. Prints one line per attempt;
+ * write is SIGSEGV, and has Python try every way to write to it (DLPack included: torch ignores
+ * the tensor's read-only flag). Prints one line per attempt;
  * exits 0 only if every write was refused and the file is unchanged.
  */
 public final class ReadOnlyMappingMain {
@@ -59,6 +60,23 @@ public final class ReadOnlyMappingMain {
                     except ValueError:
                         out.append('numpy: refused, writeable=%s' % a.flags.writeable)
                 del a
+            try:
+                b.__dlpack__(max_version=(1, 0))
+                out.append('__dlpack__: EXPORTED')
+            except BufferError as e:
+                out.append('__dlpack__: refused BufferError')
+            try:
+                import torch
+            except ImportError:
+                out.append('torch: not importable, skipped')
+            else:
+                try:
+                    t = torch.from_dlpack(b)
+                except BufferError:
+                    out.append('torch.from_dlpack: refused BufferError')
+                else:
+                    t[0] = 99                               # a READ_ONLY mapping: SIGSEGV
+                    out.append('torch.from_dlpack: WROTE')
             m.release()
             result = '\\n'.join(out)
             """;
@@ -81,7 +99,8 @@ public final class ReadOnlyMappingMain {
             }
             System.out.println(result);
             py.exec("import gc; gc.collect()");
-            ok = spec.isReadOnly() && !result.contains("WROTE") && !result.contains("made writeable");
+            ok = spec.isReadOnly() && !result.contains("WROTE") && !result.contains("made writeable")
+                    && !result.contains("EXPORTED");
         }
         boolean unchanged = Arrays.equals(content, Files.readAllBytes(file));
         System.out.println("file unchanged: " + unchanged);
