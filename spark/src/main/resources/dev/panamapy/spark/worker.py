@@ -10,6 +10,7 @@ import collections
 import importlib
 import inspect
 import linecache
+import threading
 
 import pyarrow as pa
 
@@ -52,19 +53,27 @@ def schema_of(obj):
 class Feed:
     """The iterator of input batches a mapInArrow function reads. Java puts the next batch in
     before it asks for output (so building it needs no GIL); a function that wants more than it
-    was given pulls the rest from Java itself."""
+    was given pulls the rest from Java itself.
 
-    __slots__ = ('queue', 'pull', 'done')
+    Only the task's thread, while Java runs a step of the function (``step``), may iterate it:
+    pulling runs Spark's row iterator, which is neither thread-safe nor valid after its task
+    ended. Any other use raises RuntimeError(``refused``) and takes nothing."""
 
-    def __init__(self, pull):
+    __slots__ = ('queue', 'pull', 'done', 'owner', 'refused')
+
+    def __init__(self, pull, refused):
         self.queue = collections.deque()
         self.pull = pull
         self.done = False
+        self.owner = None
+        self.refused = refused
 
     def __iter__(self):
         return self
 
     def __next__(self):
+        if self.owner != threading.get_ident():
+            raise RuntimeError(self.refused)
         if self.queue:
             obj = self.queue.popleft()
         elif self.done:
@@ -84,6 +93,21 @@ class Feed:
             self.done = True
         else:
             self.queue.append(obj)
+
+    def step(self, results):
+        """The next output batch of ``results`` (None at the end), computed with this thread
+        allowed to iterate the feed."""
+        self.owner = threading.get_ident()
+        try:
+            return next_batch(results)
+        finally:
+            self.owner = None
+
+    def close(self):
+        """The task ended: batches not taken go back (their Arrow memory is freed), and the feed
+        is over for anyone who kept it."""
+        self.queue.clear()
+        self.done = True
 
 
 def _describe(schema):
