@@ -30,6 +30,7 @@ public final class NewBufferCloseMain {
                     import threading, time, ctypes, sys
                     import panamapy.newbuffer as nb
                     count = [0]
+                    FMT = ctypes.create_string_buffer(b'B')
                     class M(nb.BufferMixin):
                         def _get_buffer(self, view, flags):
                             if SCENARIO == 'get':
@@ -37,6 +38,7 @@ public final class NewBufferCloseMain {
                             view.obj = self
                             view.ndim = 1
                             view.itemsize = 1
+                            view.format = ctypes.addressof(FMT)
                     class R(M):
                         def _release_buffer(self, view):
                             time.sleep(0)
@@ -62,8 +64,9 @@ public final class NewBufferCloseMain {
                         while True:
                             try:
                                 one()
-                            except BufferError:
-                                pass                   # refused while CPython finalizes
+                            except BufferError as e:
+                                if 'finalizing' not in str(e):
+                                    raise                  # only refusals while CPython finalizes are expected
                             count[0] += 1
                     class Slow:                        # finalization runs Python code for a while: the GIL
                         def __del__(self, monotonic=time.monotonic):   # goes to the daemon threads meanwhile
