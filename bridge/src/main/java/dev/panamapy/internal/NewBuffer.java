@@ -250,7 +250,7 @@ public final class NewBuffer {
                 Py_DecRef(Mem.ptr(r));
                 rc = GetBufferView.collect(c, w, view);
             }
-            if (GetBufferView.detach(w)) {              // nothing else holds it: the next request's
+            if (GetBufferView.detach(w, view)) {              // nothing else holds it: the next request's
                 if (spareGetView == 0) spareGetView = w;
                 else Py_DecRef(Mem.ptr(w));
             }
@@ -418,7 +418,7 @@ public final class NewBuffer {
             try {
                 r = (long) CALL_METHOD_1.invokeExact(self, releaseName, w, 0L);
             } finally {
-                PyBufferObject.bind(w, 0, 0);
+                PyBufferObject.unbind(w, view, PyBufferObject.FILLED | PyBufferObject.PRESERVE);
                 giveBack(w);
             }
             if (r == 0) PyErr_WriteUnraisable(Mem.ptr(self));
