@@ -528,7 +528,16 @@ public final class NewBuffer {
 
     // int bool(PyObject *self)
     static int wrapperBool(long self) {
-        return PyBufferObject.bool(self);
+        try {
+            return PyBufferObject.bool(self);
+        } catch (Throwable t) {             // a StackOverflowError: Python's RecursionError
+            try {
+                UpcallBarrier.objectFailure(Upcalls.c, Upcalls.c.excSystemError, t);
+            } catch (Throwable again) {
+                // -1 below
+            }
+            return -1;
+        }
     }
 
     // PyObject *get_buffer(PyObject *self, PyObject *args, PyObject *kwds)
