@@ -497,11 +497,10 @@ public final class NewBuffer {
             return PyBufferObject.set(Upcalls.c, self, value, (int) closure);
         } catch (Throwable t) {
             try {
-                UpcallBarrier.objectFailure(Upcalls.c, Upcalls.c.excSystemError, t);
-            } catch (Throwable again) {
-                // -1 below
+                return intFailure(t);
+            } catch (Throwable again) {     // even the call may overflow again
+                return -1;
             }
-            return -1;
         } finally {
             if (d != null) d.depth--;
         }
@@ -516,14 +515,19 @@ public final class NewBuffer {
             return PyBufferObject.init(Upcalls.c, self, args, kwds);
         } catch (Throwable t) {
             try {
-                UpcallBarrier.objectFailure(Upcalls.c, Upcalls.c.excSystemError, t);
-            } catch (Throwable again) {
-                // -1 below
+                return intFailure(t);
+            } catch (Throwable again) {     // even the call may overflow again
+                return -1;
             }
-            return -1;
         } finally {
             if (d != null) d.depth--;
         }
+    }
+
+    /** For int-returning entries: a Python exception (RecursionError for an overflow); -1. */
+    private static int intFailure(Throwable t) {
+        UpcallBarrier.objectFailure(Upcalls.c, Upcalls.c.excSystemError, t);
+        return -1;
     }
 
     // int bool(PyObject *self)
@@ -532,11 +536,10 @@ public final class NewBuffer {
             return PyBufferObject.bool(self);
         } catch (Throwable t) {             // a StackOverflowError: Python's RecursionError
             try {
-                UpcallBarrier.objectFailure(Upcalls.c, Upcalls.c.excSystemError, t);
-            } catch (Throwable again) {
-                // -1 below
+                return intFailure(t);
+            } catch (Throwable again) {     // even the call may overflow again
+                return -1;
             }
-            return -1;
         }
     }
 
