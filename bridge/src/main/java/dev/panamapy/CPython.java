@@ -1,5 +1,6 @@
 package dev.panamapy;
 
+import dev.panamapy.internal.ExportState;
 import dev.panamapy.internal.ExportTable;
 import dev.panamapy.internal.Functions;
 import dev.panamapy.internal.Interpreter;
@@ -320,6 +321,58 @@ public final class CPython implements AutoCloseable {
     public JavaBuffer export(BufferExporter exporter) {
         Objects.requireNonNull(exporter, "exporter");
         return JavaBuffer.create(this, null, exporter, true);
+    }
+
+    /**
+     * A Python class over a Java exporter, for Python code to subclass: a subclass of
+     * {@code panamapy.Buffer} named {@code name} whose {@code __buffer__(self, flags)} returns
+     * {@code memoryview} of a {@link JavaBuffer} exporting through {@code exporter} (PEP 688
+     * delegation, on every CPython from 3.9 on). A Python subclass adds its own logic and calls up
+     * to Java with {@code super().__buffer__(flags)} (slicing or casting the memoryview it gets),
+     * and may define {@code __release_buffer__(self, view)}. Every instance of the class and its
+     * subclasses shares the one export: each consumer view is one {@code getBuffer} request
+     * ({@link BufferRequest#FULL_RO}, what {@code memoryview} asks; the consumer's own flags are
+     * then applied to that memoryview by CPython) and one {@code releaseBuffer}, on the thread
+     * that takes or releases it, with the GIL held. The export lives while the class does.
+     * Takes the GIL.
+     *
+     * <pre>{@code
+     * PyObject base = py.exporterClass("Frame", exporter);
+     * py.setGlobal("Frame", base);
+     * py.exec("""
+     *     class Header(Frame):
+     *         def __buffer__(self, flags):
+     *             return super().__buffer__(flags)[:16]      # the first 16 bytes of Java's view
+     *     """);
+     * }</pre>
+     *
+     * @param name     the class's name (its {@code __name__})
+     * @param exporter asked for a view on each {@code __buffer__} call of any instance, told of its release
+     * @return a new reference to the class, owned by the caller
+     * @throws IllegalArgumentException if the name is not a Python identifier
+     * @throws PythonException          if Python refuses to make the class
+     * @throws IllegalStateException    if CPython is closed
+     */
+    public PyObject exporterClass(String name, BufferExporter exporter) {
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(exporter, "exporter");
+        if (!name.matches("[A-Za-z_][A-Za-z0-9_]*")) {
+            throw new IllegalArgumentException("exporterClass name must be a Python identifier (ASCII letters, digits "
+                    + "and _, not starting with a digit): '" + name + "'; nothing was made");
+        }
+        // no JavaBuffer handle: the class alone keeps the Python object (and with it the exporter)
+        PyObject java;
+        int g = interp.enter();
+        try {
+            java = new PyObject(interp, ExportTable.newObject(interp.c, new ExportState(null, exporter, true)));
+        } finally {
+            interp.exit(g);
+        }
+        try (java;
+             PyObject module = importModule("panamapy");
+             PyObject factory = module.getAttr("_exporter_class")) {
+            return factory.call(name, java);
+        }
     }
 
     /**

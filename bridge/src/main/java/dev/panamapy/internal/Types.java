@@ -92,6 +92,7 @@ public final class Types {
             Errors.checkInt(null, PyDict_SetItemString(modules, a.allocateFrom("panamapy"), Mem.ptr(module)));
             NewBuffer.install(module, minor);
         }
+        BufferBackport.install(module, minor);     // panamapy.Buffer, panamapy.BufferFlags (PEP 688)
         return new Types(base, type, tracked, javaException, module);
     }
 

@@ -181,8 +181,13 @@ final class Upcalls {
     static final MemorySegment CALL_FUNCTION = stub("callFunction", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG));
 
     private static MemorySegment stub(String method, FunctionDescriptor fd) {
+        return stub(Upcalls.class, method, fd);
+    }
+
+    /** An upcall stub, never freed, for a static method of a class of this package. */
+    static MemorySegment stub(Class<?> owner, String method, FunctionDescriptor fd) {
         try {
-            var mh = MethodHandles.lookup().findStatic(Upcalls.class, method, fd.toMethodType());
+            var mh = MethodHandles.lookup().findStatic(owner, method, fd.toMethodType());
             return Linker.nativeLinker().upcallStub(mh, fd, Arena.global());
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
