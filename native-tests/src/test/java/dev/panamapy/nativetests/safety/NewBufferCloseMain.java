@@ -13,7 +13,9 @@ import java.util.Map;
  * while Java closes CPython. {@code args[0]} names the upcall: {@code get} (a BufferMixin's
  * {@code _get_buffer}), {@code release} (its {@code _release_buffer}), {@code wrapper}
  * ({@code Py_buffer.get_buffer} of an exporter running Python, and the {@code obj} setter
- * dropping an object whose {@code __del__} runs Python). A global's {@code __del__} keeps the
+ * dropping an object whose {@code __del__} runs Python), {@code backport} ({@code panamapy.Buffer}'s
+ * upcalls before 3.12: {@code __buffer__} returning an object whose drop runs Python) and
+ * {@code backport-release} (its {@code __release_buffer__}). A global's {@code __del__} keeps the
  * main thread busy in Python code during finalization, so the GIL does go to those threads
  * then (CPython ends a thread that takes it while finalizing: inside an upcall, its Java frames
  * are left behind and the JVM still lists it, a thread that can abort the process). Prints
@@ -50,6 +52,16 @@ public final class NewBufferCloseMain {
                         def __del__(self):
                             time.sleep(0)
                     struct = bytearray(nb.PyBUFFER_SIZEOF)
+                    if SCENARIO.startswith('backport'):         # panamapy.Buffer before 3.12: BufferBackport's upcalls
+                        import panamapy
+                        class NotAView(panamapy.Buffer):
+                            def __buffer__(self, flags):
+                                return D()                     # TypeError; dropping it runs D's __del__ in the upcall
+                        class Released(panamapy.Buffer):
+                            def __buffer__(self, flags):
+                                return memoryview(b'ab')
+                            def __release_buffer__(self, view):
+                                time.sleep(0)
                     def one():
                         if SCENARIO == 'wrapper':
                             v = nb.Py_buffer()
@@ -58,6 +70,13 @@ public final class NewBufferCloseMain {
                             w = nb.Py_buffer(ctypes.addressof((ctypes.c_char * len(struct)).from_buffer(struct)))
                             w.obj = D()
                             w.obj = None               # D's __del__ runs inside the setter's upcall
+                        elif SCENARIO == 'backport':
+                            try:
+                                memoryview(NotAView())
+                            except TypeError:
+                                pass
+                        elif SCENARIO == 'backport-release':
+                            bytes(memoryview(Released()))
                         else:
                             bytes(memoryview(R() if SCENARIO == 'release' else M()))
                     def loop():
@@ -90,7 +109,8 @@ public final class NewBufferCloseMain {
             List<String> left = new ArrayList<>();
             for (Map.Entry<Thread, StackTraceElement[]> e : Thread.getAllStackTraces().entrySet()) {
                 for (StackTraceElement f : e.getValue()) {
-                    if (f.getClassName().startsWith("dev.panamapy.internal.NewBuffer")) {
+                    if (f.getClassName().startsWith("dev.panamapy.internal.NewBuffer")
+                            || f.getClassName().startsWith("dev.panamapy.internal.BufferBackport")) {
                         left.add(e.getKey().getName() + " at " + f);
                         break;
                     }
