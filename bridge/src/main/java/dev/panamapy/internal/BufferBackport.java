@@ -46,8 +46,11 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * None at the release): tuple's own deallocation and GC traversal then serve it, so neither costs
  * an upcall. Python cannot create one ({@code tp_new} raises TypeError, like 3.12's).
  *
- * <p>While CPython tears down ({@link Interpreter#refusesUserCode()}) neither method is called: a
- * view is a BufferError, a release only ends the memoryview's export, as for Java exporters.
+ * <p>Both buffer entries are counted as upcalls for their whole run ({@link Interpreter#upcallEnter()}),
+ * drops that may run {@code __del__} included, so that finalization waits for those in flight on
+ * threads Python made. While CPython tears down ({@link Interpreter#refusesUserCode()}) neither
+ * method is called: a view is a BufferError, a release only ends the memoryview's export, as for
+ * Java exporters.
  *
  * <p>Every entry point catches Throwable ({@link UpcallBarrier}); the calls into Python fit
  * CPython's recursion budget to the stack left ({@link StackGuard}), so recursion through
@@ -178,9 +181,8 @@ final class BufferBackport {
         boolean cached = flags >= 0 && flags < CACHED_FLAGS;
         long flagsObj = cached ? FLAG_INTS[flags] : PyLong_FromLong(flags).address();   // cached: owned by us
         long ret;
-        CallState d = Interpreter.upcallEnter();    // Python code runs: tearDown waits for it
         try {
-            if (Interpreter.refusesUserCode()) {
+            if (Interpreter.refusesUserCode()) {    // read under getbufferEntry's upcallEnter
                 // CPython tears down: a thread Python made that takes the GIL now is ended with
                 // these Java frames on its stack, so nothing is called (like a Java exporter)
                 raise(PyExc_BufferError().address(), "CPython is finalizing: panamapy.Buffer.__buffer__ is no "
@@ -189,7 +191,6 @@ final class BufferBackport {
             }
             ret = callMethod(method, self, flagsObj);
         } finally {
-            d.depth--;                              // no call: safe even on a stack overflow
             if (!cached) Py_DecRef(Mem.ptr(flagsObj));
         }
         if (ret == 0) return -1;
@@ -259,12 +260,7 @@ final class BufferBackport {
         Mem.putLong(view + PyBufferLayout.OBJ, wrapper);
         long hook = (long) Native.TYPE_LOOKUP.invokeExact(Convert.typeOf(obj), releaseName);   // borrowed
         if (hook != 0 && !Interpreter.refusesUserCode() && underlying(mv) != obj) {   // finalizing: not called
-            CallState d = Interpreter.upcallEnter();
-            try {
-                callRelease(hook, obj, mv);
-            } finally {
-                d.depth--;
-            }
+            callRelease(hook, obj, mv);
         }
         // Py_CLEAR(bw->mv); Py_CLEAR(bw->obj). When the view holds the wrapper's only reference
         // (nearly always) the tuple's deallocation, right after this returns, drops them in that
@@ -422,7 +418,10 @@ final class BufferBackport {
 
     // int getbuffer(PyObject *self, Py_buffer *view, int flags)
     static int getbufferEntry(long self, long view, int flags) {
+        CallState d = null;
         try {
+            // Python code runs in it (__buffer__, and the drop of what it returned): tearDown waits for it
+            d = Interpreter.upcallEnter();
             return getBuffer(self, view, flags);
         } catch (Throwable t) {
             try {
@@ -430,12 +429,17 @@ final class BufferBackport {
             } catch (Throwable again) {
                 return -1;
             }
+        } finally {
+            if (d != null) d.depth--;               // no call: safe even on a stack overflow
         }
     }
 
     // void releasebuffer(PyObject *wrapper, Py_buffer *view)
     static void releaseWrapperEntry(long wrapper, long view) {
+        CallState d = null;
         try {
+            // Python code runs in it (__release_buffer__, drops of mv and obj): tearDown waits for it
+            d = Interpreter.upcallEnter();
             releaseWrapper(wrapper, view);
         } catch (Throwable t) {
             try {
@@ -443,6 +447,8 @@ final class BufferBackport {
             } catch (Throwable ignored) {
                 // never let it escape
             }
+        } finally {
+            if (d != null) d.depth--;
         }
     }
 

@@ -227,11 +227,12 @@ final class GetBufferView {
     }
 
     /**
-     * Detaches a wrapper after the call. Python kept it: it becomes a plain unallocated
-     * Py_buffer and our reference is dropped (false). Otherwise it can serve the next call (true).
+     * Detaches a wrapper after the call (it was prepared for {@code view}); what Python re-bound
+     * it to meanwhile is given back. Python kept it: it becomes a plain unallocated Py_buffer
+     * and our reference is dropped (false). Otherwise it can serve the next call (true).
      */
-    static boolean detach(long w) {
-        PyBufferObject.bind(w, 0, 0);
+    static boolean detach(long w, long view) {
+        PyBufferObject.unbind(w, view, PyBufferObject.FILLED | PyBufferObject.PRESERVE);   // prepare's binding
         if (Mem.getLong(w) == 1) return true;
         Mem.putLong(w + Convert.OB_TYPE, baseType);     // same prefix; the base frees it the same way
         Py_IncRef(Mem.ptr(baseType));

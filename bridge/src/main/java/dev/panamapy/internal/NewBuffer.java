@@ -41,7 +41,11 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * no shape for ndim > 1, len != itemsize * product(shape), format NULL with PyBUF_FORMAT).
  *
  * <p>Every entry point catches Throwable (nothing may cross an upcall) and runs under the GIL.
- * Python code entered from here is fitted to the thread's stack ({@link StackGuard}).
+ * Python code entered from here is fitted to the thread's stack ({@link StackGuard}). Entries
+ * that can run Python code are counted like Java functions ({@link Interpreter#upcallEnter()}),
+ * so that CPython's finalization waits for those in flight on threads Python made; once it
+ * tears down they run no Python code ({@link #refused}): a request is a BufferError, a release
+ * only gives back what it holds.
  */
 public final class NewBuffer {
     private NewBuffer() { }
@@ -208,13 +212,16 @@ public final class NewBuffer {
     // int getbuffer(PyObject *self, Py_buffer *view, int flags)
     static int mixinGetbuffer(long self, long view, int flags) {
         boolean nested = false;
+        CallState d = null;
         Constants c = Upcalls.c;
         try {
+            d = Interpreter.upcallEnter();      // Python code runs under it: counted for tearDown
             if (view == 0) {
                 setError(c.excBufferError, "BufferMixin: a NULL Py_buffer was given to fill");
                 return -1;
             }
             Mem.putLong(view + PyBufferLayout.OBJ, 0);
+            if (refused(c, "_get_buffer")) return -1;
             StackGuard.measure();               // with no stack left: StackOverflowError, nothing taken
             if (StackGuard.exhausted()) throw StackGuard.refusal(c);
             StackGuard.enterNested();
@@ -243,7 +250,7 @@ public final class NewBuffer {
                 Py_DecRef(Mem.ptr(r));
                 rc = GetBufferView.collect(c, w, view);
             }
-            if (GetBufferView.detach(w)) {              // nothing else holds it: the next request's
+            if (GetBufferView.detach(w, view)) {              // nothing else holds it: the next request's
                 if (spareGetView == 0) spareGetView = w;
                 else Py_DecRef(Mem.ptr(w));
             }
@@ -266,7 +273,21 @@ public final class NewBuffer {
             }
         } finally {
             if (nested) StackGuard.leaveNested();
+            if (d != null) d.depth--;           // no call: safe even on a stack overflow
         }
+    }
+
+    /**
+     * Whether Python code must no longer run from an upcall: CPython tears down, and a thread
+     * Python made that lets the GIL go now is ended by CPython, Java frames and all (see
+     * {@code Interpreter.tearDown}). Then sets BufferError naming what was not called. Call it
+     * after {@link Interpreter#upcallEnter()}: under the GIL, that orders it with tearDown's
+     * count of upcalls in flight.
+     */
+    static boolean refused(Constants c, String what) {
+        if (!Interpreter.refusesUserCode()) return false;
+        setError(c.excBufferError, "CPython is finalizing: " + what + " can no longer be called");
+        return true;
     }
 
     /**
@@ -337,8 +358,10 @@ public final class NewBuffer {
 
     // void releasebuffer(PyObject *self, Py_buffer *view)
     static void mixinReleasebuffer(long self, long view) {
-        Constants c = Upcalls.c;
+        CallState d = null;
         try {
+            d = Interpreter.upcallEnter();      // Python code runs under it: counted for tearDown
+            if (Interpreter.refusesUserCode()) return;  // finalizing: no _release_buffer (BufferMixin keeps no state)
             if (PyErr_Occurred().address() == 0) {
                 if (!overridesRelease(self)) return;
                 callRelease(self, view);
@@ -359,6 +382,8 @@ public final class NewBuffer {
             } catch (Throwable ignored) {
                 // never let it escape
             }
+        } finally {
+            if (d != null) d.depth--;
         }
     }
 
@@ -393,7 +418,7 @@ public final class NewBuffer {
             try {
                 r = (long) CALL_METHOD_1.invokeExact(self, releaseName, w, 0L);
             } finally {
-                PyBufferObject.bind(w, 0, 0);
+                PyBufferObject.unbind(w, view, PyBufferObject.FILLED | PyBufferObject.PRESERVE);
                 giveBack(w);
             }
             if (r == 0) PyErr_WriteUnraisable(Mem.ptr(self));
@@ -465,40 +490,65 @@ public final class NewBuffer {
 
     // int set(PyObject *self, PyObject *value, void *closure)
     static int wrapperSet(long self, long value, long closure) {
+        CallState d = null;
         try {
+            d = Interpreter.upcallEnter();      // replacing obj drops a reference: Python code may run
+            if (closure == PyBufferObject.OBJ && refused(Upcalls.c, "the setter of Py_buffer.obj")) return -1;
             return PyBufferObject.set(Upcalls.c, self, value, (int) closure);
         } catch (Throwable t) {
             try {
-                UpcallBarrier.objectFailure(Upcalls.c, Upcalls.c.excSystemError, t);
-            } catch (Throwable again) {
-                // -1 below
+                return intFailure(t);
+            } catch (Throwable again) {     // even the call may overflow again
+                return -1;
             }
-            return -1;
+        } finally {
+            if (d != null) d.depth--;
         }
     }
 
     // int init(PyObject *self, PyObject *args, PyObject *kwds)
     static int wrapperInit(long self, long args, long kwds) {
+        CallState d = null;
         try {
+            d = Interpreter.upcallEnter();      // giving back what the wrapper held may run Python code
+            if (refused(Upcalls.c, "Py_buffer.__init__")) return -1;
             return PyBufferObject.init(Upcalls.c, self, args, kwds);
         } catch (Throwable t) {
             try {
-                UpcallBarrier.objectFailure(Upcalls.c, Upcalls.c.excSystemError, t);
-            } catch (Throwable again) {
-                // -1 below
+                return intFailure(t);
+            } catch (Throwable again) {     // even the call may overflow again
+                return -1;
             }
-            return -1;
+        } finally {
+            if (d != null) d.depth--;
         }
+    }
+
+    /** For int-returning entries: a Python exception (RecursionError for an overflow); -1. */
+    private static int intFailure(Throwable t) {
+        UpcallBarrier.objectFailure(Upcalls.c, Upcalls.c.excSystemError, t);
+        return -1;
     }
 
     // int bool(PyObject *self)
     static int wrapperBool(long self) {
-        return PyBufferObject.bool(self);
+        try {
+            return PyBufferObject.bool(self);
+        } catch (Throwable t) {             // a StackOverflowError: Python's RecursionError
+            try {
+                return intFailure(t);
+            } catch (Throwable again) {     // even the call may overflow again
+                return -1;
+            }
+        }
     }
 
     // PyObject *get_buffer(PyObject *self, PyObject *args, PyObject *kwds)
     static long wrapperGetBuffer(long self, long args, long kwds) {
+        CallState d = null;
         try {
+            d = Interpreter.upcallEnter();      // the exporter may be Python code
+            if (refused(Upcalls.c, "Py_buffer.get_buffer")) return 0;
             return PyBufferObject.getBuffer(Upcalls.c, self, args, kwds);
         } catch (Throwable t) {
             try {
@@ -506,12 +556,16 @@ public final class NewBuffer {
             } catch (Throwable again) {
                 return 0;
             }
+        } finally {
+            if (d != null) d.depth--;
         }
     }
 
     // PyObject *release_buffer(PyObject *self, PyObject *unused)
     static long wrapperReleaseBuffer(long self, long unused) {
+        CallState d = null;
         try {
+            d = Interpreter.upcallEnter();      // the exporter's release may be Python code; finalizing, it still runs
             return PyBufferObject.releaseBuffer(Upcalls.c, self);
         } catch (Throwable t) {
             try {
@@ -519,12 +573,16 @@ public final class NewBuffer {
             } catch (Throwable again) {
                 return 0;
             }
+        } finally {
+            if (d != null) d.depth--;
         }
     }
 
     // void dealloc(PyObject *self): gives back what the wrapper holds, then frees it with its type's tp_free
     static void wrapperDealloc(long self) {
+        CallState d = null;
         try {
+            d = Interpreter.upcallEnter();      // giving back what the wrapper holds may run Python code
             if (GetBufferView.isInstance(self)) GetBufferView.empty(Upcalls.c, self);
             PyBufferObject.reset(self);
         } catch (Throwable t) {
@@ -546,6 +604,8 @@ public final class NewBuffer {
             } catch (Throwable ignored) {
                 // never let it escape
             }
+        } finally {
+            if (d != null) d.depth--;
         }
     }
 

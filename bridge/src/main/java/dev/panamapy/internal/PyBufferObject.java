@@ -1,6 +1,7 @@
 package dev.panamapy.internal;
 
 import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 
 import static dev.panamapy.bindings.Python_h.*;
 
@@ -58,6 +59,32 @@ final class PyBufferObject {
     static void bind(long self, long view, long state) {
         Mem.putLong(self + VIEW, view);
         Mem.putLong(self + STATE, state);
+    }
+
+    /**
+     * Ends a binding lent for one call ({@code view} with {@code state}): the object is left
+     * unallocated. If Python code re-bound it meanwhile ({@code __init__}, {@code get_buffer}),
+     * what it holds now is given back ({@link #reset}) rather than dropped, with a pending
+     * exception set aside (giving back may run Python code).
+     */
+    static void unbind(long self, long view, long state) {
+        if (view(self) == view && state(self) == state) {
+            bind(self, 0, 0);
+            return;
+        }
+        if (PyErr_Occurred().address() == 0) {
+            reset(self);
+            return;
+        }
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment t = a.allocate(8), v = a.allocate(8), tb = a.allocate(8);
+            PyErr_Fetch(t, v, tb);
+            try {
+                reset(self);
+            } finally {
+                PyErr_Restore(t.get(Mem.PTR, 0), v.get(Mem.PTR, 0), tb.get(Mem.PTR, 0));
+            }
+        }
     }
 
     /** The C defaults of an empty request: every field 0, readonly 1 (what {@code _get_buffer} starts from). */
@@ -261,6 +288,7 @@ final class PyBufferObject {
         long old = own || (st & PRESERVE) != 0 ? 0 : Mem.getLong(view + PyBufferLayout.OBJ);
         bind(self, view, FILLED | PRESERVE);        // busy: no writes, and a reset meanwhile gives nothing back
         int rc = PyObject_GetBuffer(Mem.ptr(a[0]), Mem.ptr(view), flags);
+        unbind(self, view, FILLED | PRESERVE);      // the exporter's Python code may have re-bound it
         if (rc != 0) {
             if (own) {
                 PyMem_Free(Mem.ptr(view));
@@ -282,6 +310,7 @@ final class PyBufferObject {
         if (view != 0 && (st & FILLED) != 0 && (st & PRESERVE) == 0) {
             bind(self, view, FILLED | PRESERVE);    // reentrant calls see nothing to release
             PyBuffer_Release(Mem.ptr(view));
+            unbind(self, view, FILLED | PRESERVE);  // the exporter's Python code may have re-bound it
             if ((st & OWNS_STRUCT) != 0) {
                 PyMem_Free(Mem.ptr(view));
                 bind(self, 0, 0);

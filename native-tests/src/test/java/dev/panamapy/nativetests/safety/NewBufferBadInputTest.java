@@ -93,16 +93,29 @@ class NewBufferBadInputTest {
                 + "def soak(n):\n    for _ in range(n):\n        nbx.bad_input_round(ex)\n"
                 + "        for o in ok:\n            with memoryview(o) as m:\n                m.tolist()\n    gc.collect()\n"
                 + "    return [sys.getrefcount(e) for e in list(ex.values()) + ok] + [sys.getrefcount(nbx.Hostile)]\n"
-                + "soak(1000)\nrefs0 = soak(1)\nblocks0 = sys.getallocatedblocks()");
+                + "soak(1000)");
+        assertSoakFlat(py, ROUNDS);
+        py.exec("del ex, ok");
+    }
+
+    /**
+     * Runs the Python function {@code soak(n)} (which returns the reference counts to watch)
+     * once as a baseline, then {@code rounds} times: those counts, the bridge's counts and, up to
+     * caches, the interpreter's allocated blocks stay flat. Deletes {@code soak} after.
+     */
+    static void assertSoakFlat(CPython py, int rounds) {
+        py.exec("refs0 = soak(1)\nblocks0 = sys.getallocatedblocks()");
         CPython.Diagnostics d0 = py.diagnostics();
-        py.exec("refs1 = soak(" + ROUNDS + ")\nblocks1 = sys.getallocatedblocks()");
+        py.exec("refs1 = soak(" + rounds + ")\nblocks1 = sys.getallocatedblocks()");
         CPython.Diagnostics d1 = py.diagnostics();
-        assertEquals(eval("refs0"), eval("refs1"), "reference counts of the exporters");
-        long grown = Long.parseLong(eval("blocks1 - blocks0"));
-        // caches and free lists move by some dozens of blocks; a leak of one block a round is ROUNDS
-        assertTrue(grown < 300, "allocated blocks grew by " + grown + " over " + ROUNDS + " rounds");
+        try (PyObject r0 = py.eval("refs0"); PyObject r1 = py.eval("refs1"); PyObject g = py.eval("blocks1 - blocks0")) {
+            assertEquals(r0.toString(), r1.toString(), "reference counts watched by soak()");
+            long grown = g.asLong();
+            // caches and free lists move by some dozens of blocks; a leak of one block a round is `rounds`
+            assertTrue(grown < 300, "allocated blocks grew by " + grown + " over " + rounds + " rounds");
+        }
         assertEquals(d0.liveReferences(), d1.liveReferences());
         assertEquals(d0.liveViews(), d1.liveViews());
-        py.exec("del ex, ok, refs0, refs1, blocks0, blocks1, soak");
+        py.exec("del refs0, refs1, blocks0, blocks1, soak");
     }
 }
