@@ -344,11 +344,6 @@ final class DLPackExport {
     }
 
     private static MemorySegment stub(String method, FunctionDescriptor fd) {
-        try {
-            var mh = MethodHandles.lookup().findStatic(DLPackExport.class, method, fd.toMethodType());
-            return Linker.nativeLinker().upcallStub(mh, fd, Arena.global());
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
+        return Capsules.upcallStub(MethodHandles.lookup(), method, fd);
     }
 }

@@ -626,11 +626,6 @@ public final class NewBuffer {
     private static final MemorySegment WRAPPER_DEALLOC = stub("wrapperDealloc", FunctionDescriptor.ofVoid(JAVA_LONG));
 
     private static MemorySegment stub(String method, FunctionDescriptor fd) {
-        try {
-            var mh = MethodHandles.lookup().findStatic(NewBuffer.class, method, fd.toMethodType());
-            return LINKER.upcallStub(mh, fd, Arena.global());
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
+        return Capsules.upcallStub(MethodHandles.lookup(), method, fd);
     }
 }
