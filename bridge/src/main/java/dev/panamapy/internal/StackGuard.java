@@ -133,11 +133,16 @@ final class StackGuard {
         }
     }
 
-    /** Two readings, the second from deeper frames, must lie inside the stack, in order, close together. */
+    /**
+     * Two readings, the second from deeper frames, must lie inside the stack, close together.
+     * Not necessarily in order: where the JIT compiles and inlines the calls before their first
+     * use (-Xcomp), the deeper reading can even be a few hundred bytes higher. A wrong decoding
+     * gives values far outside the stack.
+     */
     private static boolean plausible(MethodHandle setjmp, SpReader r, long guard, ThreadStack s) throws Throwable {
         long a = decode(setjmp, r, guard, s);
         long b = deeper(8, setjmp, r, guard, s);
-        return a > s.low && a < s.high && b > s.low && b < a && a - b < 64 * 1024;
+        return a > s.low && a < s.high && b > s.low && b < s.high && Math.abs(a - b) < 64 * 1024;
     }
 
     private static long deeper(int n, MethodHandle setjmp, SpReader r, long guard, ThreadStack s) throws Throwable {
@@ -150,10 +155,16 @@ final class StackGuard {
         return r == SpReader.GLIBC_MANGLED ? Long.rotateRight(saved, 0x11) ^ guard : saved;
     }
 
-    /** The current stack pointer (near enough: the downcall's frame), or 0 when unknown. */
+    /**
+     * The current stack pointer (near enough: the downcall's frame), or 0 when unknown. A
+     * StackOverflowError on the way to _setjmp is thrown on, never read as "unknown": that would
+     * let an entry with no stack left go on as if it had room without limit.
+     */
     private static long sp(ThreadStack s) {
         try {
             int ignored = (int) SETJMP.invokeExact(s.jmpAddress);
+        } catch (StackOverflowError e) {
+            throw e;
         } catch (Throwable t) {
             return 0;
         }
@@ -223,6 +234,8 @@ final class StackGuard {
             }
             long low = addr.get(ADDRESS, 0).address(), n = size.get(JAVA_LONG, 0);
             return low == 0 || n <= 0 ? new long[2] : new long[] {low, low + n};
+        } catch (StackOverflowError e) {
+            throw e;                    // not "no bounds": this thread's record would stay unguarded for good
         } catch (Throwable t) {
             return new long[2];
         }
