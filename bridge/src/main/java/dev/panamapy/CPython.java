@@ -16,6 +16,7 @@ import java.time.Duration;
 import java.util.NoSuchElementException;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.function.Supplier;
 
 /**
  * The CPython interpreter embedded in this JVM. One per process:
@@ -269,6 +270,39 @@ public final class CPython implements AutoCloseable {
      */
     public Gil gil() {
         return new Gil(interp);
+    }
+
+    /**
+     * Runs {@code action} with the GIL let go, then takes it back: Python's
+     * {@code Py_BEGIN_ALLOW_THREADS} for Java code. Inside a Java function called from Python (or
+     * a {@link #gil()} scope, or an exporter's upcall) the GIL is held, so a wait there for another
+     * thread that calls Python is a deadlock; wrapped in {@code withoutGil}, other threads run
+     * Python during the wait, and the action may call Python itself (each call takes the GIL
+     * again, as on any thread). Where this thread holds no GIL it just runs the action.
+     * <pre>{@code
+     * py.defineFunction("next_row", args -> py.withoutGil(() -> queue.take()));   // a producer thread calls Python too
+     * }</pre>
+     * While the action runs, nothing that depended on holding the GIL may be used from this thread
+     * (a borrowed view of a buffer Python could resize, say). A {@link #gil()} scope opened in the
+     * action must be closed in it (one left open is closed when the action ends, which then throws
+     * {@link IllegalStateException}); one opened outside cannot be closed inside.
+     *
+     * @return what the action returned; what it throws is thrown on, after the GIL is taken back
+     * @throws StackOverflowError when this thread's stack is too nearly used up to take the GIL back
+     *                            safely afterwards (then the action does not run)
+     */
+    public <T> T withoutGil(Supplier<T> action) {
+        Objects.requireNonNull(action, "action");
+        return interp.withoutGil(action);
+    }
+
+    /** {@link #withoutGil(Supplier)} for an action that returns nothing. */
+    public void withoutGil(Runnable action) {
+        Objects.requireNonNull(action, "action");
+        interp.withoutGil(() -> {
+            action.run();
+            return null;
+        });
     }
 
     // ---- sharing memory -------------------------------------------------------------------

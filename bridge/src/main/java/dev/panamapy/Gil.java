@@ -16,8 +16,11 @@ import dev.panamapy.internal.Interpreter;
  * <li>Close nested scopes in the reverse order of opening (try-with-resources does): closing an
  *     outer scope while an inner one is open throws {@link IllegalStateException} and releases
  *     nothing; both can then be closed in the right order.</li>
- * <li>A scope opened inside a Java function called from Python must be closed before the
- *     function returns; closing it afterwards throws {@link IllegalStateException}.</li>
+ * <li>A scope opened inside a Java function called from Python, or inside
+ *     {@link CPython#withoutGil}, must be closed before the function or the block ends. One left
+ *     open is closed when it ends, and the function (its Python caller sees a RuntimeError) or the
+ *     block then throws {@link IllegalStateException}; a scope cannot be closed across a
+ *     {@code withoutGil} block's edge.</li>
  * </ul>
  * These cannot be checked; break them and other threads wait forever:
  * <ul>
@@ -28,7 +31,8 @@ import dev.panamapy.internal.Interpreter;
  *     thread that calls Python: that thread waits for the GIL this one holds, a deadlock. The
  *     bridge logs a warning with both stacks when a thread holding the GIL has been blocked in
  *     Java for long ({@code -Dpanamapy.gilWatchdogMillis}, default 10 s) while others wait for
- *     the GIL. Let the scope go first, or hand the work to Python code that releases the GIL.</li>
+ *     the GIL. Wait inside {@link CPython#withoutGil} (it lets the GIL go for the wait), or let
+ *     the scope go first.</li>
  * </ul>
  */
 public final class Gil implements AutoCloseable {
@@ -37,12 +41,16 @@ public final class Gil implements AutoCloseable {
     private final int state;
     /** How deep this thread was in calls once the scope was open: it closes at that depth only. */
     private final int depth;
+    /** How many withoutGil blocks the thread was inside when the scope opened: it closes in the same. */
+    private final int suspensions;
     private volatile boolean closed;
 
     Gil(Interpreter interp) {
         this.interp = interp;
         this.state = interp.enter();
         this.depth = Interpreter.callDepth();
+        this.suspensions = Interpreter.suspensions();
+        Interpreter.scopeOpened(this);
         GilWatchdog.opened(this);
     }
 
@@ -60,6 +68,11 @@ public final class Gil implements AutoCloseable {
         if (Thread.currentThread() != owner) {
             throw new IllegalStateException("a Gil scope must be closed by the thread that opened it (" + owner.getName() + ")");
         }
+        if (Interpreter.suspensions() != suspensions) {
+            throw new IllegalStateException("a py.gil() scope opened outside a py.withoutGil() block cannot be closed "
+                    + "inside it, nor one opened inside after the block ended; nothing was released: close the scope "
+                    + "where it was opened");
+        }
         int now = Interpreter.callDepth();
         if (now > depth) {
             throw new IllegalStateException("py.gil() scopes must be closed in the reverse order of opening: a scope "
@@ -72,6 +85,7 @@ public final class Gil implements AutoCloseable {
                     + "opened it returns");
         }
         closed = true;
+        Interpreter.scopeClosed(this);
         GilWatchdog.closed(this);
         interp.exit(state);
     }

@@ -29,13 +29,22 @@ final class CallState {
     boolean foreign;
     /** How many Java functions called from Python run on this thread right now (see {@link Functions}). */
     int javaFunctions;
+    /**
+     * How many {@code withoutGil} blocks this thread is inside ({@link Interpreter#withoutGil}):
+     * while one runs, {@link #depth} is 0 (the GIL is let go) but a call is still open below it,
+     * so entries fit CPython's budget as nested ones and nothing may detach or close.
+     */
+    int suspensions;
+    /** The py.gil() scopes open on this thread, oldest first; null until the first. */
+    java.util.ArrayList<AutoCloseable> scopes;
 
-    private static final VarHandle DEPTH, OWN_THREAD_STATE;
+    private static final VarHandle DEPTH, OWN_THREAD_STATE, SUSPENSIONS;
     static {
         try {
             MethodHandles.Lookup l = MethodHandles.lookup();
             DEPTH = l.findVarHandle(CallState.class, "depth", int.class);
             OWN_THREAD_STATE = l.findVarHandle(CallState.class, "ownThreadState", boolean.class);
+            SUSPENSIONS = l.findVarHandle(CallState.class, "suspensions", int.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -47,6 +56,9 @@ final class CallState {
 
     /** {@link #depth}, as another thread sees it. */
     int depthOpaque() { return (int) DEPTH.getOpaque(this); }
+
+    /** {@link #suspensions}, as another thread sees it. */
+    int suspensionsOpaque() { return (int) SUSPENSIONS.getOpaque(this); }
 
     /** {@link #ownThreadState}, as another thread sees it. */
     boolean ownThreadStateOpaque() { return (boolean) OWN_THREAD_STATE.getOpaque(this); }

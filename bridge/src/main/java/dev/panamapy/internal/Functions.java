@@ -19,7 +19,7 @@ import static dev.panamapy.bindings.Python_h.*;
 public final class Functions {
     private Functions() { }
 
-    private record Entry(Interpreter interp, JavaFunction fn) { }
+    private record Entry(Interpreter interp, String name, JavaFunction fn) { }
 
     private static final ConcurrentHashMap<Long, Entry> TABLE = new ConcurrentHashMap<>();
     private static final AtomicLong NEXT = new AtomicLong(1);
@@ -44,7 +44,7 @@ public final class Functions {
     }
 
     private static long newFunction(Interpreter interp, long id, String name, JavaFunction fn) {
-        TABLE.put(id, new Entry(interp, fn));
+        TABLE.put(id, new Entry(interp, name, fn));
         MemorySegment def = DEFS.computeIfAbsent(name, n -> methodDef(n, Upcalls.CALL_FUNCTION));
         try {
             return cFunction(interp.c, def, id);
@@ -119,6 +119,9 @@ public final class Functions {
         Object[] jargs = new Object[n];
         AutoCloseable[] owned = null;
         Object notPlain = JavaFunction.class;        // any object no conversion returns
+        int scopes = Interpreter.openScopes(state);
+        long result = 0;
+        Throwable failed = null;
         state.javaFunctions++;
         try {
             for (int i = 0; i < n; i++) {
@@ -137,11 +140,23 @@ public final class Functions {
                 }
                 jargs[i] = v;
             }
-            Object result = e.fn.apply(jargs);
-            return Convert.toPython(c, result);
+            result = Convert.toPython(c, e.fn.apply(jargs));
+            return result;
+        } catch (Throwable t) {
+            failed = t;
+            throw t;
         } finally {
             state.javaFunctions--;
             if (owned != null) for (AutoCloseable o : owned) if (o != null) o.close();
+            // a py.gil() scope the function left open would keep this thread's outermost call
+            // counted for good (close() would wait forever): closed here, and the call fails
+            int left = Interpreter.closeScopesFrom(state, scopes, failed);
+            if (left > 0 && failed == null) {
+                if (result != 0) Py_DecRef(Mem.ptr(result));
+                throw new IllegalStateException("Java function '" + e.name + "' returned with " + left + " py.gil() "
+                        + "scope(s) it opened still open; they were closed (close a scope before the function returns: "
+                        + "try-with-resources does)");
+            }
         }
     }
 }

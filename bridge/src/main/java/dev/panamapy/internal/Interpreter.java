@@ -355,7 +355,10 @@ public final class Interpreter {
      * @throws StackOverflowError    when even less is left, before anything is taken
      */
     public int enter() {
-        if (closing && CallState.current().depth == 0) throw refused();
+        if (closing) {
+            CallState s = CallState.current();
+            if (s.depth == 0 && s.suspensions == 0) throw refused();
+        }
         int g = tryEnter();
         if (g == -1) throw refused();
         if (StackGuard.exhausted()) throw refuse(g);
@@ -396,6 +399,12 @@ public final class Interpreter {
         if (closed) {
             inFlight.decrementAndGet();
             return -1;
+        }
+        if (s.suspensions > 0) {                 // inside withoutGil: Python frames run below this call
+            s.depth++;
+            int g = PyGILState_Ensure();
+            StackGuard.enterNested();            // so the budget is lowered relative to them, as nested
+            return g;
         }
         if (!s.ownThreadState) keepThreadState(s);
         s.depth++;
@@ -448,9 +457,9 @@ public final class Interpreter {
      */
     public void detachThread() {
         CallState s = CallState.current();
-        if (s.depth > 0) {
-            throw new IllegalStateException("detachThread() inside a call (a gil() scope or a Java function called "
-                    + "from Python): call it when this thread is done with Python");
+        if (s.depth > 0 || s.suspensions > 0) {
+            throw new IllegalStateException("detachThread() inside a call (a gil() scope, a Java function called "
+                    + "from Python or withoutGil()): call it when this thread is done with Python");
         }
         if (!s.ownThreadState || closed) return;
         MemorySegment tstate = PyGILState_GetThisThreadState();
@@ -473,7 +482,7 @@ public final class Interpreter {
      */
     public void exit(int gilState) {
         CallState s = CallState.current();
-        if (s.depth > 1) StackGuard.leaveNested();
+        if (s.depth > 1 || s.suspensions > 0) StackGuard.leaveNested();
         PyGILState_Release(gilState);
         if (--s.depth == 0) {
             ForkGuard.check();                   // a child forked by Python code ends here
@@ -540,8 +549,92 @@ public final class Interpreter {
     private static int foreignUpcallsRunning() {
         int n = 0;
         for (CallState s : FOREIGN_THREADS.values()) {
-            if (s.depthOpaque() > 0 && !s.ownThreadStateOpaque() && s.thread.isAlive()) n++;
+            if ((s.depthOpaque() > 0 || s.suspensionsOpaque() > 0) && !s.ownThreadStateOpaque() && s.thread.isAlive()) n++;
         }
+        return n;
+    }
+
+    // ---- letting the GIL go inside a call ----------------------------------------------------------
+
+    /**
+     * Runs the action with the GIL let go, when this thread holds it (inside a Java function
+     * called from Python, a gil() scope, an exporter's upcall), and takes it back afterwards,
+     * whatever the action did; elsewhere just runs it. Python's Py_BEGIN_ALLOW_THREADS for Java:
+     * other threads run Python meanwhile, and the action may itself call Python (each call takes
+     * the GIL again). py.gil() scopes the action opens and leaves open are closed when it ends,
+     * and the block then throws IllegalStateException (see {@link #closeScopesFrom}).
+     *
+     * @throws StackOverflowError when too little stack is left to take the GIL back safely (nothing done)
+     */
+    public <T> T withoutGil(java.util.function.Supplier<T> action) {
+        CallState s = CallState.current();
+        if (s.depth == 0) return action.get();
+        StackGuard.measure();                    // the way back needs stack: refuse here, having let nothing go
+        int depth = s.depth;
+        int mark = s.scopes == null ? 0 : s.scopes.size();
+        MemorySegment tstate = PyEval_SaveThread();
+        s.suspensions++;
+        s.depth = 0;                             // other threads see this one hold no GIL (GilWatchdog)
+        Throwable failed = null;
+        try {
+            return action.get();
+        } catch (Throwable t) {
+            failed = t;
+            throw t;
+        } finally {
+            int left = closeScopesFrom(s, mark, failed);
+            PyEval_RestoreThread(tstate);        // waits for the GIL, uninterruptibly
+            s.depth = depth;
+            s.suspensions--;
+            if (left > 0 && failed == null) {
+                throw new IllegalStateException(left + " py.gil() scope(s) opened inside withoutGil() were still open "
+                        + "when it ended; they were closed (close a scope inside the block that opened it)");
+            }
+        }
+    }
+
+    /** How many withoutGil blocks this thread is inside. */
+    public static int suspensions() { return CallState.current().suspensions; }
+
+    /** A py.gil() scope was opened on this thread (after its enter()). */
+    public static void scopeOpened(AutoCloseable scope) {
+        CallState s = CallState.current();
+        if (s.scopes == null) s.scopes = new java.util.ArrayList<>(4);
+        s.scopes.add(scope);
+    }
+
+    /** That py.gil() scope was closed. */
+    public static void scopeClosed(AutoCloseable scope) {
+        java.util.ArrayList<AutoCloseable> l = CallState.current().scopes;
+        if (l != null) l.remove(scope);
+    }
+
+    /** The number of py.gil() scopes open on this thread: the mark for {@link #closeScopesFrom}. */
+    static int openScopes(CallState s) { return s.scopes == null ? 0 : s.scopes.size(); }
+
+    /**
+     * Closes the py.gil() scopes opened on this thread since {@code mark} and left open (a Java
+     * function or a withoutGil block that ended with a scope open would leave its call counted
+     * for good: the thread's outermost call would never end, and close() would wait forever),
+     * innermost first. Returns how many it closed; a failure closing one is added to
+     * {@code failed} when there is one, else thrown after the others are closed.
+     */
+    static int closeScopesFrom(CallState s, int mark, Throwable failed) {
+        java.util.ArrayList<AutoCloseable> l = s.scopes;
+        if (l == null || l.size() <= mark) return 0;
+        int n = 0;
+        RuntimeException first = null;
+        while (l.size() > mark) {
+            AutoCloseable scope = l.remove(l.size() - 1);
+            n++;
+            try {
+                scope.close();
+            } catch (Exception e) {
+                if (failed != null) failed.addSuppressed(e);
+                else if (first == null) first = e instanceof RuntimeException re ? re : new IllegalStateException(e);
+            }
+        }
+        if (first != null) throw first;
         return n;
     }
 
@@ -574,9 +667,10 @@ public final class Interpreter {
      * flight: then nothing was finalized, CPython keeps running and this answers false.
      */
     public boolean tryClose(long timeoutNanos) {
-        if (holdsGil()) {
-            throw new IllegalStateException("close() called while this thread holds the GIL (inside a gil() scope or a "
-                    + "Java function called from Python); close the scope first");
+        CallState me = CallState.current();
+        if (me.depth > 0 || me.suspensions > 0) {
+            throw new IllegalStateException("close() called inside a call (a gil() scope, a Java function called from "
+                    + "Python or withoutGil()): it would wait for that call forever; close CPython outside it");
         }
         long start = System.nanoTime();
         boolean wait;

@@ -91,6 +91,12 @@ public final class StackDepthMain {
                 return body.call(b, n + 1);
             }
         });
+        // 2b. the same through withoutGil: each level lets the GIL go and takes it back to recurse
+        py.defineFunction("rec_free", a -> {
+            long n = (Long) a[0];
+            deepest = Math.max(deepest, n);
+            return py.withoutGil(() -> py.eval("rec_free(" + (n + 1) + ")"));
+        });
         // 3. a Java function that overflows the Java stack by itself
         py.defineFunction("boom", a -> javaRecursion(0));
         // 4. a dynamic exporter whose getbuffer takes a view of itself again
@@ -206,6 +212,8 @@ public final class StackDepthMain {
                 case "function" -> expectRecursionError(() -> py.eval("rec(0)"), "rec");
                 case "caughtInPython" -> expectValue("RecursionError", () -> py.eval("caught(lambda: rec(0))"));
                 case "everyUpcall" -> expectRecursionError(() -> py.eval("every(0)"), "every");
+                case "withoutGil" -> expectRecursionError(() -> py.eval("rec_free(0)"), "rec_free")
+                        + "; " + expectValue("RecursionError", () -> py.eval("caught(lambda: rec_free(0))"));
                 case "javaOverflow" -> expectRecursionError(() -> py.eval("boom()"), "boom")
                         + "; " + expectValue("RecursionError", () -> py.eval("caught(boom)"));
                 case "getbuffer" -> expectRecursionError(() -> py.eval("memoryview(dyn).release()"), "getbuffer");
@@ -321,7 +329,12 @@ public final class StackDepthMain {
                 inARow = 0;
             }
         }
-        py.detachThread();                                  // refused while this thread counts a call
+        try {
+            py.detachThread();                              // refused while this thread counts a call
+        } catch (IllegalStateException e) {
+            throw new AssertionError("after " + ran + " depths ran and " + overflowed + " overflowed, this thread still "
+                    + "counts a call: a StackOverflowError on the way into Python (or out) left it taken", e);
+        }
         Thread other = new Thread(() -> py.eval("1 + 1").close(), "other-caller");
         other.start();
         other.join(30_000);
