@@ -188,6 +188,41 @@ class MapInArrowTest {
                 PythonUdfs.mapInArrow(longs(5000, 2), viaPandas, XY).agg(org.apache.spark.sql.functions.sum("y")).first().getLong(0));
     }
 
+    /**
+     * A function that collects its whole partition makes Python pull the batches, and Spark's
+     * upstream (here a Java UDF that waits for Python run by another thread, as a source or UDF
+     * waiting on another task's output does) runs inside that pull. It must run with the GIL let
+     * go: before, the other thread waited for the GIL the task thread held, and the wait timed out.
+     */
+    @Test
+    void anUpstreamWaitingForAnotherThreadsPythonDoesNotDeadlockACollectingFunction() throws Exception {
+        PythonFunction collectAll = py("""
+                import pyarrow as pa
+                def collect_all(batches):
+                    t = pa.Table.from_batches(list(batches))
+                    yield pa.record_batch({"n": pa.array([t.num_rows], pa.int64()), "s": pa.array([pa.compute.sum(t["x"]).as_py()], pa.int64())})
+                """);
+        org.apache.spark.sql.expressions.UserDefinedFunction waitsForPython = org.apache.spark.sql.functions.udf(
+                (org.apache.spark.sql.api.java.UDF1<Long, Long>) x -> {
+                    if (x % 25 != 0) return x;
+                    java.util.concurrent.CompletableFuture<Long> other = new java.util.concurrent.CompletableFuture<>();
+                    Thread.ofPlatform().start(() -> {
+                        try (dev.panamapy.PyObject r = CPython.running().orElseThrow().eval(x + " * 0")) {
+                            other.complete(r.asLong());
+                        } catch (Throwable t) {
+                            other.completeExceptionally(t);
+                        }
+                    });
+                    return x + other.get(30, java.util.concurrent.TimeUnit.SECONDS);
+                }, DataTypes.LongType);
+        SparkTests.withBatchSize(10, () -> {
+            Row r = PythonUdfs.mapInArrow(longs(200, 1).select(waitsForPython.apply(col("x")).as("x")), collectAll,
+                    new StructType().add("n", DataTypes.LongType).add("s", DataTypes.LongType)).first();
+            assertEquals(200L, r.getLong(0));
+            assertEquals(LongStream.range(0, 200).sum(), r.getLong(1));
+        });
+    }
+
     static scala.collection.immutable.Seq<Object> seq(Object... values) {
         return scala.jdk.javaapi.CollectionConverters.asScala(List.of(values)).toList();
     }

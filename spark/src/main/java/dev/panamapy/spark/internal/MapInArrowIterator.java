@@ -14,8 +14,8 @@ import java.util.List;
  *
  * <p>The next input batch is built and exported before Python is asked for output, so Spark's
  * upstream work (reading, shuffling, Arrow writing) runs without the GIL, in parallel with other
- * tasks' Python; only a function that takes more batches than it yields makes Python pull the
- * rest itself, under the GIL.
+ * tasks' Python; a function that takes more batches than it yields makes Python pull the rest
+ * itself, and the pull lets the GIL go while Spark's upstream makes the batch.
  *
  * <p>Pulling runs Spark's upstream iterator, which is not thread-safe and whose rows point into
  * memory the task frees when it ends. So the feed may be iterated (and {@code pull} called) only
@@ -105,7 +105,9 @@ public final class MapInArrowIterator extends BatchRows {
         pulling = true;
         try {
             scope.checkKilled();
-            VectorSchemaRoot batch = input.next();
+            // Spark's upstream runs with the GIL let go: other tasks run Python meanwhile, and an
+            // upstream that waits for another thread's Python (a UDF, a source) is no deadlock
+            VectorSchemaRoot batch = scope.py.withoutGil(input::next);
             if (batch == null) return null;
             PyObject obj = scope.export(batch);
             pulled.add(obj);
