@@ -128,8 +128,8 @@ public final class GilWatchdog {
             b.reported = true;
             LOG.warn("thread '{}' holds the GIL (in a py.gil() scope or a Java function called from Python) and has been "
                     + "blocked in Java ({}) for {} ms while {} thread(s) wait for the GIL. If it waits for something one of "
-                    + "them must do in Python, this is a deadlock: never block on another thread that calls Python while "
-                    + "holding the GIL. Its stack:{}{}", t.getName(), state, (now - b.since) / 1_000_000L,
+                    + "them must do in Python, this is a deadlock: wrap the wait in py.withoutGil(...), which lets the GIL go "
+                    + "for it (or close the gil() scope first). Its stack:{}{}", t.getName(), state, (now - b.since) / 1_000_000L,
                     waiters.size(), stack(t), describe(waiters));
         }
     }
