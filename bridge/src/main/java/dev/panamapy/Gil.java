@@ -50,8 +50,14 @@ public final class Gil implements AutoCloseable {
         this.state = interp.enter();
         this.depth = Interpreter.callDepth();
         this.suspensions = Interpreter.suspensions();
-        Interpreter.scopeOpened(this);
-        GilWatchdog.opened(this);
+        try {
+            Interpreter.scopeOpened(this);
+            GilWatchdog.opened(this);
+        } catch (RuntimeException | Error e) {
+            Interpreter.scopeClosed(this);
+            interp.exit(state);                 // an untracked scope could not be closed for the user
+            throw e;
+        }
     }
 
     /**

@@ -183,6 +183,8 @@ public final class ExportState {
         boolean cc, fc;
         if (exporter != null) {
             CallState d = Interpreter.upcallEnter();    // user code: its calls nest inside Python's hold
+            int scopes = Interpreter.openScopes(d);
+            int left = 0;
             try {
                 if (Interpreter.refusesUserCode()) {
                     return bufferError(c, view, "CPython is finalizing: the Java BufferExporter can no longer be asked "
@@ -190,8 +192,20 @@ public final class ExportState {
                 }
                 s = exporter.getBuffer(new BufferRequest(flags));
             } finally {
-                d.depth--;                          // no call: safe even on a stack overflow
+                try {
+                    left = Interpreter.closeScopesFrom(d, scopes, null);
+                } finally {
+                    d.depth--;                      // no call: safe even on a stack overflow
+                }
             }
+            if (left > 0) {
+                return bufferError(c, view, "the Java BufferExporter left " + left + " py.gil() scope(s) open; they were "
+                        + "closed and no view was made (close a scope before getBuffer returns)");
+            }
+            // the exporter's code may have let the GIL go (Python code, withoutGil), and another
+            // thread closed this JavaBuffer meanwhile: close() found no view, so none may be made
+            if (closed) return bufferError(c, view, "JavaBuffer was closed while its BufferExporter made the view; "
+                    + "no new views can be taken");
             if (s == null) return bufferError(c, view, "the Java BufferExporter returned no view");
             if (s instanceof BufferSpec checked) checked.requireInBounds();  // thrown: a BufferError naming the element
             ni = null;                          // made once the request is accepted
@@ -255,6 +269,7 @@ public final class ExportState {
         IntConsumer l = releaseListener;
         if ((exporter != null || l != null) && !Interpreter.refusesUserCode()) {   // finalizing: no user code
             CallState d = Interpreter.upcallEnter();    // user code: its calls nest inside Python's hold
+            int scopes = Interpreter.openScopes(d);
             try {
                 if (exporter != null) {
                     try {
@@ -271,7 +286,17 @@ public final class ExportState {
                     }
                 }
             } finally {
-                d.depth--;                          // no call: safe even on a stack overflow
+                try {
+                    int open = Interpreter.closeScopesFrom(d, scopes, null);
+                    if (open > 0) {
+                        LOG.warn("a BufferExporter.releaseBuffer or JavaBuffer release listener left {} py.gil() scope(s) "
+                                + "open; they were closed (close a scope before the callback returns)", open);
+                    }
+                } catch (Throwable t) {
+                    LOG.warn("closing the py.gil() scopes a release callback left open failed", t);
+                } finally {
+                    d.depth--;                      // no call: safe even on a stack overflow
+                }
             }
         }
         if (left == 0) wake();

@@ -147,15 +147,24 @@ public final class Functions {
             throw t;
         } finally {
             state.javaFunctions--;
-            if (owned != null) for (AutoCloseable o : owned) if (o != null) o.close();
-            // a py.gil() scope the function left open would keep this thread's outermost call
-            // counted for good (close() would wait forever): closed here, and the call fails
-            int left = Interpreter.closeScopesFrom(state, scopes, failed);
-            if (left > 0 && failed == null) {
-                if (result != 0) Py_DecRef(Mem.ptr(result));
-                throw new IllegalStateException("Java function '" + e.name + "' returned with " + left + " py.gil() "
-                        + "scope(s) it opened still open; they were closed (close a scope before the function returns: "
-                        + "try-with-resources does)");
+            try {
+                if (owned != null) for (AutoCloseable o : owned) if (o != null) o.close();
+            } finally {
+                // a py.gil() scope the function left open would keep this thread's outermost call
+                // counted for good (close() would wait forever): closed here, and the call fails
+                int left;
+                try {
+                    left = Interpreter.closeScopesFrom(state, scopes, failed);
+                } catch (Throwable t) {
+                    if (failed == null && result != 0) Py_DecRef(Mem.ptr(result));
+                    throw t;
+                }
+                if (left > 0 && failed == null) {
+                    if (result != 0) Py_DecRef(Mem.ptr(result));
+                    throw new IllegalStateException("Java function '" + e.name + "' returned with " + left + " py.gil() "
+                            + "scope(s) it opened still open; they were closed (close a scope before the function "
+                            + "returns: try-with-resources does)");
+                }
             }
         }
     }

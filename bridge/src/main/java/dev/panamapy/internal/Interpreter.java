@@ -572,20 +572,32 @@ public final class Interpreter {
         StackGuard.measure();                    // the way back needs stack: refuse here, having let nothing go
         int depth = s.depth;
         int mark = s.scopes == null ? 0 : s.scopes.size();
-        MemorySegment tstate = PyEval_SaveThread();
-        s.suspensions++;
+        s.suspensions++;                         // before depth goes to 0: close() never sees neither
+        java.lang.invoke.VarHandle.storeStoreFence();
+        MemorySegment tstate;
+        try {
+            tstate = PyEval_SaveThread();
+        } catch (Throwable t) {
+            s.suspensions--;
+            throw t;
+        }
         s.depth = 0;                             // other threads see this one hold no GIL (GilWatchdog)
         Throwable failed = null;
+        int left = 0;
         try {
             return action.get();
         } catch (Throwable t) {
             failed = t;
             throw t;
         } finally {
-            int left = closeScopesFrom(s, mark, failed);
-            PyEval_RestoreThread(tstate);        // waits for the GIL, uninterruptibly
-            s.depth = depth;
-            s.suspensions--;
+            try {
+                left = closeScopesFrom(s, mark, failed);
+            } finally {
+                PyEval_RestoreThread(tstate);    // waits for the GIL, uninterruptibly; whatever closing threw
+                s.depth = depth;
+                java.lang.invoke.VarHandle.storeStoreFence();
+                s.suspensions--;
+            }
             if (left > 0 && failed == null) {
                 throw new IllegalStateException(left + " py.gil() scope(s) opened inside withoutGil() were still open "
                         + "when it ended; they were closed (close a scope inside the block that opened it)");

@@ -261,4 +261,74 @@ class WithoutGilTest {
             assertNothingTaken();
         });
     }
+    @Test
+    void aJavaBufferClosedWhileItsExporterLetTheGilGoMakesNoView() {
+        CountDownLatch inBlock = new CountDownLatch(1), go = new CountDownLatch(1);
+        java.lang.foreign.MemorySegment memory = py.arena().allocate(64);
+        dev.panamapy.JavaBuffer jb = py.export(new dev.panamapy.BufferExporter() {
+            @Override
+            public dev.panamapy.BufferSpec getBuffer(dev.panamapy.BufferRequest request) {
+                py.withoutGil(() -> {
+                    inBlock.countDown();
+                    try {
+                        go.await(30, TimeUnit.SECONDS);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                });
+                return dev.panamapy.BufferSpec.of(memory, "B");
+            }
+        });
+        py.setGlobal("_wg_jb", jb);
+        assertTimeoutPreemptively(LIMIT, () -> {
+            AtomicReference<String> seen = new AtomicReference<>();
+            Thread t = Thread.ofPlatform().start(() -> {
+                py.exec("""
+                        try:
+                            memoryview(_wg_jb)
+                            _wg_view = 'a view'
+                        except BufferError as e:
+                            _wg_view = str(e)
+                        """);
+                try (PyObject r = py.getGlobal("_wg_view")) {
+                    seen.set(r.asString());
+                }
+            });
+            assertTrue(inBlock.await(30, TimeUnit.SECONDS));
+            jb.close();                                          // no view yet: close() may go ahead
+            go.countDown();
+            t.join();
+            assertTrue(seen.get().contains("closed while its BufferExporter made the view"), seen.get());
+            py.exec("del _wg_jb");
+            assertNothingTaken();
+        });
+    }
+
+    @Test
+    void aGilScopeAnExporterOrReleaseListenerLeavesOpenIsClosed() {
+        java.lang.foreign.MemorySegment memory = py.arena().allocate(64);
+        dev.panamapy.JavaBuffer leaky = py.export(new dev.panamapy.BufferExporter() {
+            @Override
+            public dev.panamapy.BufferSpec getBuffer(dev.panamapy.BufferRequest request) {
+                py.gil();                                    // never closed
+                return dev.panamapy.BufferSpec.of(memory, "B");
+            }
+        });
+        dev.panamapy.JavaBuffer listened = py.export(dev.panamapy.BufferSpec.of(memory, "B"));
+        listened.onRelease(left -> py.gil());                // never closed
+        py.setGlobal("_wg_leaky", leaky);
+        py.setGlobal("_wg_listened", listened);
+        assertTimeoutPreemptively(LIMIT, () -> {
+            PythonException e = assertThrows(PythonException.class, () -> py.exec("memoryview(_wg_leaky)"));
+            assertTrue(e.getMessage().contains("py.gil() scope"), e.getMessage());
+            py.exec("memoryview(_wg_listened).release()");
+            try (PyObject r = py.eval("bytes(memoryview(_wg_listened))[:2]")) {
+                assertEquals(2L, r.length());
+            }
+            py.exec("del _wg_leaky, _wg_listened");
+            leaky.close();
+            listened.close();
+            assertNothingTaken();
+        });
+    }
 }

@@ -67,8 +67,8 @@ class CloseWhileCallsRunTest {
     void closeInsideAJavaFunctionOrAGilScopeIsRefusedAndChangesNothing() throws Exception {
         child("refused-inside")
                 .assertOutputContains("close() in a Java function: panamapy.JavaException: "
-                        + "java.lang.IllegalStateException: close() called while this thread holds the GIL")
-                .assertOutputContains("close() in a gil() scope: close() called while this thread holds the GIL")
+                        + "java.lang.IllegalStateException: close() called inside a call")
+                .assertOutputContains("close() in a gil() scope: close() called inside a call")
                 .assertOutputContains("still running: 42")
                 .assertOutputContains("closed: true");
     }
