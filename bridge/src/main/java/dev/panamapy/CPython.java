@@ -16,7 +16,6 @@ import java.time.Duration;
 import java.util.NoSuchElementException;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.function.Supplier;
 
 /**
  * The CPython interpreter embedded in this JVM. One per process:
@@ -282,27 +281,40 @@ public final class CPython implements AutoCloseable {
      * <pre>{@code
      * py.defineFunction("next_row", args -> py.withoutGil(() -> queue.take()));   // a producer thread calls Python too
      * }</pre>
-     * While the action runs, nothing that depended on holding the GIL may be used from this thread
-     * (a borrowed view of a buffer Python could resize, say). A {@link #gil()} scope opened in the
-     * action must be closed in it (one left open is closed when the action ends, which then throws
-     * {@link IllegalStateException}); one opened outside cannot be closed inside.
+     * While the action runs, other threads may use anything the GIL guarded (a {@link JavaBuffer}
+     * being exported may be closed meanwhile, and the view is then refused). A {@link #gil()} scope
+     * opened in the action must be closed in it (one left open is closed when the action ends,
+     * which then throws {@link IllegalStateException}); one opened outside cannot be closed inside.
      *
+     * @param <X> what the action may throw (checked exceptions such as InterruptedException pass through)
      * @return what the action returned; what it throws is thrown on, after the GIL is taken back
      * @throws StackOverflowError when this thread's stack is too nearly used up to take the GIL back
      *                            safely afterwards (then the action does not run)
      */
-    public <T> T withoutGil(Supplier<T> action) {
+    public <T, X extends Exception> T withoutGil(Action<T, X> action) throws X {
         Objects.requireNonNull(action, "action");
-        return interp.withoutGil(action);
+        return interp.withoutGil(action::run);
     }
 
-    /** {@link #withoutGil(Supplier)} for an action that returns nothing. */
-    public void withoutGil(Runnable action) {
+    /** {@link #withoutGil(Action)} for an action that returns nothing. */
+    public <X extends Exception> void withoutGil(VoidAction<X> action) throws X {
         Objects.requireNonNull(action, "action");
-        interp.withoutGil(() -> {
+        interp.<Void, X>withoutGil(() -> {
             action.run();
             return null;
         });
+    }
+
+    /** Code run by {@link #withoutGil(Action)}: returns a value, may throw X. */
+    @FunctionalInterface
+    public interface Action<T, X extends Exception> {
+        T run() throws X;
+    }
+
+    /** Code run by {@link #withoutGil(VoidAction)}: returns nothing, may throw X. */
+    @FunctionalInterface
+    public interface VoidAction<X extends Exception> {
+        void run() throws X;
     }
 
     // ---- sharing memory -------------------------------------------------------------------

@@ -566,9 +566,9 @@ public final class Interpreter {
      *
      * @throws StackOverflowError when too little stack is left to take the GIL back safely (nothing done)
      */
-    public <T> T withoutGil(java.util.function.Supplier<T> action) {
+    public <T, X extends Exception> T withoutGil(Action<T, X> action) throws X {
         CallState s = CallState.current();
-        if (s.depth == 0) return action.get();
+        if (s.depth == 0) return action.run();
         StackGuard.measure();                    // the way back needs stack: refuse here, having let nothing go
         int depth = s.depth;
         int mark = s.scopes == null ? 0 : s.scopes.size();
@@ -585,7 +585,7 @@ public final class Interpreter {
         Throwable failed = null;
         int left = 0;
         try {
-            return action.get();
+            return action.run();
         } catch (Throwable t) {
             failed = t;
             throw t;
@@ -603,6 +603,12 @@ public final class Interpreter {
                         + "when it ended; they were closed (close a scope inside the block that opened it)");
             }
         }
+    }
+
+    /** What {@link #withoutGil} runs: a value, or X. */
+    @FunctionalInterface
+    public interface Action<T, X extends Exception> {
+        T run() throws X;
     }
 
     /** How many withoutGil blocks this thread is inside. */

@@ -65,13 +65,9 @@ class WithoutGilTest {
                     Thread.currentThread().interrupt();
                 }
             });
-            try {
-                long v = answer.take();
-                t.join();
-                return v;
-            } catch (InterruptedException e) {
-                throw new IllegalStateException(e);
-            }
+            long v = answer.take();                          // checked exceptions pass through withoutGil
+            t.join();
+            return v;
         }));
         assertTimeoutPreemptively(LIMIT, () -> {
             try (PyObject r = py.eval("[ask_other_thread() for _ in range(50)]")) {
