@@ -568,22 +568,37 @@ public final class Interpreter {
      */
     public <T, X extends Exception> T withoutGil(Action<T, X> action) throws X {
         CallState s = CallState.current();
-        if (s.depth == 0) return action.run();
-        StackGuard.measure();                    // the way back needs stack: refuse here, having let nothing go
-        int depth = s.depth;
         int mark = s.scopes == null ? 0 : s.scopes.size();
-        s.suspensions++;                         // before depth goes to 0: close() never sees neither
-        java.lang.invoke.VarHandle.storeStoreFence();
-        MemorySegment tstate;
-        try {
-            tstate = PyEval_SaveThread();
-        } catch (Throwable t) {
-            s.suspensions--;
-            throw t;
-        }
-        s.depth = 0;                             // other threads see this one hold no GIL (GilWatchdog)
         Throwable failed = null;
         int left = 0;
+        if (s.depth == 0) {                      // no GIL of ours to let go: just the action
+            try {
+                return action.run();
+            } catch (Throwable t) {
+                failed = t;
+                throw t;
+            } finally {
+                left = closeScopesFrom(s, mark, failed);
+                if (left > 0 && failed == null) throw leftOpen(left);
+            }
+        }
+        StackGuard.measure();                    // the way back needs stack: refuse here, having let nothing go
+        // C code may have let the GIL go under a count of ours (a consumer calling a Java
+        // callback, like pyarrow reading a stream): then there is nothing to let go
+        boolean held = GilCheck.held();
+        int depth = s.depth;
+        s.suspensions++;                         // before depth goes to 0: close() never sees neither
+        java.lang.invoke.VarHandle.storeStoreFence();
+        MemorySegment tstate = MemorySegment.NULL;
+        if (held) {
+            try {
+                tstate = PyEval_SaveThread();
+            } catch (Throwable t) {
+                s.suspensions--;
+                throw t;
+            }
+        }
+        s.depth = 0;                             // other threads see this one hold no GIL (GilWatchdog)
         try {
             return action.run();
         } catch (Throwable t) {
@@ -593,14 +608,61 @@ public final class Interpreter {
             try {
                 left = closeScopesFrom(s, mark, failed);
             } finally {
-                PyEval_RestoreThread(tstate);    // waits for the GIL, uninterruptibly; whatever closing threw
+                if (held) PyEval_RestoreThread(tstate);   // waits for the GIL, uninterruptibly; whatever closing threw
                 s.depth = depth;
                 java.lang.invoke.VarHandle.storeStoreFence();
                 s.suspensions--;
             }
-            if (left > 0 && failed == null) {
-                throw new IllegalStateException(left + " py.gil() scope(s) opened inside withoutGil() were still open "
-                        + "when it ended; they were closed (close a scope inside the block that opened it)");
+            if (left > 0 && failed == null) throw leftOpen(left);
+        }
+    }
+
+    private static IllegalStateException leftOpen(int n) {
+        return new IllegalStateException(n + " py.gil() scope(s) opened inside withoutGil() were still open when it "
+                + "ended; they were closed (close a scope inside the block that opened it)");
+    }
+
+    /**
+     * Runs Java code that C calls back (a callback of an Arrow stream we export, say), which may
+     * come with or without the GIL whatever this thread's count says: a consumer can let the GIL
+     * go (pyarrow reads streams without it) under a call of ours. Without the GIL the code runs
+     * as inside {@link #withoutGil}: the count shows no GIL, so that its own calls take it and
+     * its reference drops are deferred, not made without the GIL.
+     */
+    public static <T, X extends Exception> T calledBackFromC(Action<T, X> action) throws X {
+        CallState s = CallState.current();
+        if (s.depth == 0 || GilCheck.held()) return action.run();
+        int depth = s.depth;
+        s.suspensions++;
+        java.lang.invoke.VarHandle.storeStoreFence();
+        s.depth = 0;
+        try {
+            return action.run();
+        } finally {
+            s.depth = depth;
+            java.lang.invoke.VarHandle.storeStoreFence();
+            s.suspensions--;
+        }
+    }
+
+    /** {@code PyGILState_Check()}: whether this thread really holds the GIL (not in the Stable ABI; exported by every libpython). */
+    private static final class GilCheck {
+        private static final java.lang.invoke.MethodHandle CHECK = java.lang.foreign.SymbolLookup.loaderLookup()
+                .find("PyGILState_Check")
+                .map(a -> java.lang.foreign.Linker.nativeLinker().downcallHandle(a,
+                        java.lang.foreign.FunctionDescriptor.of(java.lang.foreign.ValueLayout.JAVA_INT),
+                        java.lang.foreign.Linker.Option.critical(false)))
+                .orElse(null);
+
+        /** True when it holds the GIL, or when that cannot be asked (then the count is trusted). */
+        static boolean held() {
+            if (CHECK == null) return true;
+            try {
+                return (int) CHECK.invokeExact() != 0;
+            } catch (StackOverflowError e) {
+                throw e;
+            } catch (Throwable t) {
+                return true;
             }
         }
     }

@@ -1,8 +1,9 @@
 package dev.panamapy.arrow.internal;
 
+import dev.panamapy.internal.Capsules;
+import dev.panamapy.internal.Interpreter;
 import org.apache.arrow.vector.ipc.ArrowReader;
 import org.apache.arrow.vector.types.pojo.Field;
-import dev.panamapy.internal.Capsules;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -11,6 +12,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandles;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -37,7 +39,8 @@ public final class StreamExport {
     final Field schema;
     final Map<Long, Field> dictionaries;
     private final AtomicInteger refs = new AtomicInteger(1);
-    private boolean consumed;          // guarded by this
+    /** Set by the first export; checked without the monitor, which a read holds while the reader runs. */
+    private final AtomicBoolean consumed = new AtomicBoolean();
     private long lastError;            // C string, guarded by this
 
     private StreamExport(ArrowReader reader, Snapshot single, Field schema, Map<Long, Field> dictionaries) {
@@ -68,9 +71,12 @@ public final class StreamExport {
     public static int live() { return LIVE.size(); }
 
     /** Fills the ArrowArrayStream at {@code st}; once per export (a second call is refused). */
-    public synchronized void export(long st) {
-        if (consumed) throw new IllegalStateException("this Arrow stream was consumed already: a stream can be read once");
-        consumed = true;
+    public void export(long st) {
+        // not synchronized: a read in progress holds the monitor while the user's reader runs,
+        // perhaps waiting for the GIL this caller holds; a second export must fail, not wait
+        if (!consumed.compareAndSet(false, true)) {
+            throw new IllegalStateException("this Arrow stream was consumed already: a stream can be read once");
+        }
         refs.incrementAndGet();
         LIVE.put(id, this);
         putLong(st + ST_GET_SCHEMA, GET_SCHEMA.address());
@@ -155,7 +161,9 @@ public final class StreamExport {
         try {
             s = of(st);
             if (s == null) return EINVAL;
-            return s.next(out);
+            StreamExport stream = s;
+            // the consumer may call without the GIL under a call of ours (pyarrow does)
+            return Interpreter.calledBackFromC(() -> stream.next(out));
         } catch (Throwable t) {
             return failure(s, t);
         }
@@ -190,7 +198,10 @@ public final class StreamExport {
             if (getLong(st + ST_RELEASE) == 0) return;
             StreamExport s = of(st);
             putLong(st + ST_RELEASE, 0);
-            if (s != null) s.release();
+            if (s != null) Interpreter.calledBackFromC(() -> {      // closes the user's reader at the end
+                s.release();
+                return null;
+            });
         } catch (Throwable t) {
             Exports.failed("ArrowArrayStream.release", t);
         }

@@ -16,8 +16,6 @@ import java.lang.invoke.MethodHandle;
 import java.util.List;
 
 import static dev.panamapy.arrow.internal.CData.*;
-import static dev.panamapy.bindings.Python_h.PyEval_RestoreThread;
-import static dev.panamapy.bindings.Python_h.PyEval_SaveThread;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
@@ -133,17 +131,23 @@ public final class StreamImport extends ArrowReader {
                     + " (its producer lives in CPython; read streams before closing it)", e);
         }
         try {
-            int rc;
-            String msg = null;
-            MemorySegment ts = PyEval_SaveThread();
-            try {
-                rc = (int) CALL2.invokeExact(MemorySegment.ofAddress(fn), stream.address(), out);
-                if (rc != 0) msg = lastError();
-            } finally {
-                PyEval_RestoreThread(ts);
-            }
+            String[] msg = new String[1];
+            // the GIL let go as withoutGil does, so that a Java producer's code (our own exported
+            // stream) sees it let go too: its calls take it, its reference drops are deferred
+            int rc = interpreter.withoutGil(() -> {
+                int r;
+                try {
+                    r = (int) CALL2.invokeExact(MemorySegment.ofAddress(fn), stream.address(), out);
+                } catch (RuntimeException | Error e) {
+                    throw e;
+                } catch (Throwable t) {
+                    throw new IllegalStateException(t);
+                }
+                if (r != 0) msg[0] = lastError();
+                return r;
+            });
             if (rc != 0) {
-                throw new IOException("the Arrow stream's " + what + " failed (errno " + rc + ")" + (msg == null ? "" : ": " + msg));
+                throw new IOException("the Arrow stream's " + what + " failed (errno " + rc + ")" + (msg[0] == null ? "" : ": " + msg[0]));
             }
         } catch (RuntimeException | Error | IOException e) {
             throw e;

@@ -1,0 +1,43 @@
+package dev.panamapy.arrow;
+
+import dev.panamapy.CPython;
+import dev.panamapy.PyObject;
+import dev.panamapy.testing.PythonTest;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * A Java reader behind an exported stream runs when the consumer asks, and consumers ask without
+ * the GIL (pyarrow lets it go while it reads), even under a call this thread made into Python.
+ * The reader may still wait with {@code withoutGil} and call Python: the bridge sees that the GIL
+ * is not held rather than trusting its own count. A crash, so in a child JVM
+ * ({@link ReaderCallsPythonMain}).
+ */
+@PythonTest
+@Tag("adversarial")
+class ReaderCallsPythonTest {
+
+    @Test
+    void aReaderReadByPyarrowWithoutTheGilMayLetItGoAndCallPython(CPython py) throws Exception {
+        try (PyObject has = py.eval("__import__('importlib.util').util.find_spec('pyarrow') is not None")) {
+            assumeTrue(has.asBoolean(), "pyarrow is not installed for " + py.executable());
+        }
+        check(ChildJvm.run(ReaderCallsPythonMain.class, py.executable().toString(), "pyarrow"));
+    }
+
+    @Test
+    void aReaderReadThroughOurOwnImportMayLetTheGilGoAndCallPython(CPython py) throws Exception {
+        check(ChildJvm.run(ReaderCallsPythonMain.class, py.executable().toString(), "roundtrip"));
+    }
+
+    private static void check(ChildJvm.Result r) {
+        assertEquals(0, r.exit(), r.output());
+        assertTrue(r.output().contains("ROWS 12"), r.output());
+        assertTrue(r.output().contains("PYTHON ANSWERS 4"), r.output());   // three batches and the end of the stream
+        assertTrue(r.output().contains("END"), r.output());
+    }
+}
