@@ -46,6 +46,20 @@ class CapsuleRoundTripTest extends AllocatorTest {
         }
     }
 
+    /** A closed imported reader read again: refused, not a read of the freed stream struct. */
+    @Test
+    void readingAClosedImportedStreamIsRefused(CPython py) throws Exception {
+        ArrowReader in;
+        try (PyObject obj = ArrowExport.stream(py, new ListReader(allocator, List.of(Samples.root(allocator, 3))))) {
+            in = ArrowImport.stream(py, obj, allocator);
+        }
+        assertTrue(in.loadNextBatch());
+        in.close();
+        IllegalStateException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, in::loadNextBatch);
+        assertTrue(e.getMessage().contains("this ArrowReader is closed"), e.getMessage());
+        assertEquals(0, Imported.live());
+    }
+
     @Test
     void closingTheJavaRootFirstKeepsTheImportReadable(CPython py) {
         VectorSchemaRoot root = Samples.root(allocator, 20);

@@ -14,7 +14,8 @@ import java.util.List;
  * The child JVM of {@link ReaderCallsPythonTest}: an exported stream whose Java reader lets the
  * GIL go ({@code withoutGil}) and calls Python while a consumer reads it without the GIL, under a
  * call of this thread's ({@code py.exec}). Modes: {@code pyarrow} (pyarrow's {@code read_all},
- * which lets the GIL go) and {@code roundtrip} (our own import of our own export). Prints
+ * which lets the GIL go), {@code pythonThread} (the same on a thread Python made: its thread state
+ * is Python's, not one the bridge keeps) and {@code roundtrip} (our own import of our own export). Prints
  * {@code ROWS n}, {@code PYTHON ANSWERS k}, {@code END}; before the fix both aborted CPython
  * ("PyEval_SaveThread: the function must be called with the GIL held").
  */
@@ -53,6 +54,27 @@ public final class ReaderCallsPythonMain {
                 try (PyObject src = ArrowExport.stream(py, reader(a))) {
                     py.setGlobal("src", src);
                     py.exec("import pyarrow as pa\nrows = pa.RecordBatchReader.from_stream(src).read_all().num_rows\ndel src");
+                    try (PyObject n = py.getGlobal("rows")) {
+                        rows = n.asLong();
+                    }
+                }
+            }
+            case "pythonThread" -> {                            // a thread Python made reaches the reader
+                try (PyObject src = ArrowExport.stream(py, reader(a))) {
+                    py.setGlobal("src", src);
+                    py.defineFunction("java_echo", x -> x[0]);
+                    py.exec("""
+                            import pyarrow as pa, threading
+                            out = []
+                            def read():
+                                out.append(pa.RecordBatchReader.from_stream(src).read_all().num_rows)
+                                out.append(java_echo(7))               # a Java function after the reads
+                            t = threading.Thread(target=read)
+                            t.start()
+                            t.join()
+                            rows = out[0] if out[1] == 7 else -1
+                            del src
+                            """);
                     try (PyObject n = py.getGlobal("rows")) {
                         rows = n.asLong();
                     }

@@ -30,6 +30,14 @@ class ReaderCallsPythonTest {
     }
 
     @Test
+    void aReaderReadByPyarrowOnAThreadPythonMadeMayCallPython(CPython py) throws Exception {
+        try (PyObject has = py.eval("__import__('importlib.util').util.find_spec('pyarrow') is not None")) {
+            assumeTrue(has.asBoolean(), "pyarrow is not installed for " + py.executable());
+        }
+        check(ChildJvm.run(ReaderCallsPythonMain.class, py.executable().toString(), "pythonThread"));
+    }
+
+    @Test
     void aReaderReadThroughOurOwnImportMayLetTheGilGoAndCallPython(CPython py) throws Exception {
         check(ChildJvm.run(ReaderCallsPythonMain.class, py.executable().toString(), "roundtrip"));
     }

@@ -436,6 +436,15 @@ public final class Interpreter {
      * not already hold the GIL (never inside an upcall: see {@link #upcallEnter()}).
      */
     private static void keepThreadState(CallState s) {
+        if (s.foreign) return;                   // Python's thread: its state is Python's, nothing to keep
+        if (PyGILState_GetThisThreadState().address() != 0) {
+            // a thread state this thread did not get from us: a thread Python made (reaching Java
+            // through a C callback that let the GIL go, e.g. pyarrow reading a Java stream) or C
+            // code's. Not ours to keep or delete; watched as Python's, so that finalization waits
+            // for the Java functions it runs (see tearDown)
+            foreignThread(s);
+            return;
+        }
         int was = PyGILState_Ensure();
         if (was == PyGILState_LOCKED()) {
             // this thread runs Python already (Python called into Java and the upcall was not

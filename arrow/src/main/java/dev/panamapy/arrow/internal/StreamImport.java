@@ -40,7 +40,7 @@ public final class StreamImport extends ArrowReader {
     private final Interpreter interpreter;
     private final Imported stream;
     private Imports.Node schema;
-    private boolean closed;
+    private volatile boolean closed;
 
     /** Takes over the moved stream (one reference), released when the reader is closed. */
     public StreamImport(Interpreter interpreter, BufferAllocator allocator, Imported stream) {
@@ -78,6 +78,9 @@ public final class StreamImport extends ArrowReader {
 
     @Override
     public boolean loadNextBatch() throws IOException {
+        // before Arrow's preparation, which would give the closed root's vectors new buffers
+        if (closed) throw new IllegalStateException("the imported Arrow stream's get_next cannot be called: this "
+                + "ArrowReader is closed");
         prepareLoadNextBatch();
         long out = calloc(ARRAY.byteSize());
         Imported batch;
@@ -121,6 +124,20 @@ public final class StreamImport extends ArrowReader {
      * reads {@code get_last_error} in the same entry and throws.
      */
     private void call(long fnOffset, long out, String what) throws IOException {
+        try {
+            stream.ref();                       // the moved struct stays while the producer runs, whoever closes the reader
+        } catch (IllegalStateException e) {
+            throw new IllegalStateException("the imported Arrow stream's " + what + " cannot be called: this ArrowReader "
+                    + "is closed", e);
+        }
+        try {
+            callHeld(fnOffset, out, what);
+        } finally {
+            stream.unref();
+        }
+    }
+
+    private void callHeld(long fnOffset, long out, String what) throws IOException {
         long fn = getLong(stream.address() + fnOffset);
         if (fn == 0) throw new IllegalArgumentException("the imported ArrowArrayStream has a NULL callback");
         int g;
