@@ -9,7 +9,9 @@ package dev.panamapy;
  *
  * <p>Both methods are called with the GIL held, on the Python thread that takes or releases
  * the view; they may call into Python. A view's native format, shape and strides stay valid
- * until its release.
+ * until its release. Code that lets the GIL go in them ({@link CPython#withoutGil}, or Python code
+ * that releases it) lets other threads act meanwhile: the {@link JavaBuffer} may be closed then
+ * (a view being made is refused; in {@code releaseBuffer}, memory you free on close may be gone).
  *
  * <p><b>Memory.</b> The memory of each view handed out is kept until the Python object is gone,
  * not only until {@link #releaseBuffer}: memory of {@code CPython.arena()} stays allocated (its

@@ -285,6 +285,8 @@ public final class CPython implements AutoCloseable {
      * being exported may be closed meanwhile, and the view is then refused). A {@link #gil()} scope
      * opened in the action must be closed in it (one left open is closed when the action ends,
      * which then throws {@link IllegalStateException}); one opened outside cannot be closed inside.
+     * Release callbacks of closes made on virtual threads run one at a time on one bridge thread:
+     * a callback must not wait there for another virtual thread's close.
      *
      * @param <X> what the action may throw (checked exceptions such as InterruptedException pass through)
      * @return what the action returned; what it throws is thrown on, after the GIL is taken back
