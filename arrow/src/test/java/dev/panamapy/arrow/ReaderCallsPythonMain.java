@@ -24,6 +24,7 @@ public final class ReaderCallsPythonMain {
 
     private static CPython py;
     private static int answers;
+    private static String behaviour = "withoutGil";
 
     /** Three batches of four rows; before each, a wait without the GIL and a call into Python. */
     private static ArrowReader reader(BufferAllocator a) {
@@ -33,12 +34,33 @@ public final class ReaderCallsPythonMain {
             @Override
             public boolean loadNextBatch() throws IOException {
                 try {
-                    py.withoutGil(() -> Thread.sleep(2));
-                } catch (InterruptedException e) {
+                    switch (behaviour) {
+                        case "otherThread" -> {                  // waits, without the GIL, for another thread's Python
+                            long v = py.withoutGil(() -> {
+                                java.util.concurrent.CompletableFuture<Long> f = new java.util.concurrent.CompletableFuture<>();
+                                Thread.ofPlatform().start(() -> {
+                                    try (PyObject o = py.eval("3 * 14")) {
+                                        f.complete(o.asLong());
+                                    } catch (Throwable t) {
+                                        f.completeExceptionally(t);
+                                    }
+                                });
+                                return f.get(30, java.util.concurrent.TimeUnit.SECONDS);
+                            });
+                            if (v == 42) answers++;
+                        }
+                        case "leakGil" -> py.gil();             // never closed: the bridge closes it, the read fails
+                        default -> {
+                            py.withoutGil(() -> Thread.sleep(2));
+                            try (PyObject v = py.eval("6 * 7")) {  // dropped without the GIL: deferred, not a race
+                                if (v.asLong() == 42) answers++;
+                            }
+                        }
+                    }
+                } catch (IOException e) {
+                    throw e;
+                } catch (Exception e) {
                     throw new IOException(e);
-                }
-                try (PyObject v = py.eval("6 * 7")) {          // dropped without the GIL: deferred, not a race
-                    if (v.asLong() == 42) answers++;
                 }
                 return super.loadNextBatch();
             }
@@ -77,6 +99,58 @@ public final class ReaderCallsPythonMain {
                             """);
                     try (PyObject n = py.getGlobal("rows")) {
                         rows = n.asLong();
+                    }
+                }
+            }
+            case "ctypes" -> {
+                // a consumer made of ctypes calls: get_next called without the GIL (CFUNCTYPE) or
+                // with it (PYFUNCTYPE), on this thread or on a thread Python made, perhaps after a
+                // subinterpreter was made (from then on PyGILState_Check answers 1 everywhere)
+                boolean held = Boolean.parseBoolean(args[1]), pythonThread = Boolean.parseBoolean(args[2]);
+                if (Boolean.parseBoolean(args[3])) {
+                    py.exec("""
+                            try:
+                                import _xxsubinterpreters as si
+                            except ImportError:
+                                import _interpreters as si
+                            si.destroy(si.create())
+                            """);
+                }
+                behaviour = args[4];
+                try (PyObject src = ArrowExport.stream(py, reader(a))) {
+                    py.setGlobal("src", src);
+                    py.exec("""
+                            import ctypes, threading
+                            class Stream(ctypes.Structure):
+                                _fields_ = [('get_schema', ctypes.c_void_p), ('get_next', ctypes.c_void_p),
+                                            ('get_last_error', ctypes.c_void_p), ('release', ctypes.c_void_p),
+                                            ('private', ctypes.c_void_p)]
+                            cap = src.__arrow_c_stream__()
+                            get_pointer = ctypes.pythonapi.PyCapsule_GetPointer
+                            get_pointer.restype = ctypes.c_void_p
+                            get_pointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
+                            sp = get_pointer(cap, b'arrow_array_stream')
+                            st = Stream.from_address(sp)
+                            kind = ctypes.PYFUNCTYPE if HELD else ctypes.CFUNCTYPE
+                            get_next = kind(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)(st.get_next)
+                            out = ctypes.create_string_buffer(80)
+                            rcs = []
+                            def read():
+                                for i in range(3):
+                                    rcs.append(get_next(sp, out))
+                                    release = ctypes.c_void_p.from_buffer(out, 64).value
+                                    if release:
+                                        ctypes.CFUNCTYPE(None, ctypes.c_void_p)(release)(ctypes.addressof(out))
+                            if PYTHREAD:
+                                t = threading.Thread(target=read)
+                                t.start()
+                                t.join()
+                            else:
+                                read()
+                            del cap, st, src
+                            """.replace("HELD", held ? "True" : "False").replace("PYTHREAD", pythonThread ? "True" : "False"));
+                    try (PyObject rcs = py.getGlobal("rcs")) {
+                        System.out.println("RCS " + rcs);
                     }
                 }
             }

@@ -634,45 +634,111 @@ public final class Interpreter {
     /**
      * Runs Java code that C calls back (a callback of an Arrow stream we export, say), which may
      * come with or without the GIL whatever this thread's count says: a consumer can let the GIL
-     * go (pyarrow reads streams without it) under a call of ours. Without the GIL the code runs
-     * as inside {@link #withoutGil}: the count shows no GIL, so that its own calls take it and
-     * its reference drops are deferred, not made without the GIL.
+     * go (pyarrow reads streams without it) under a call of ours, or hold it on a thread Python
+     * made that the bridge never counted (polars reads with it). The count is made to agree:
+     * <ul>
+     * <li>GIL held and counted: the code just runs;</li>
+     * <li>GIL held but not counted: counted as an upcall, so that withoutGil in it lets the GIL
+     *     go and finalization waits for it;</li>
+     * <li>no GIL: as inside {@link #withoutGil} (its calls take the GIL, its reference drops are
+     *     deferred), and a thread Python made is watched, so that finalization waits for it.</li>
+     * </ul>
+     * py.gil() scopes the code leaves open are closed, and it then throws IllegalStateException.
      */
     public static <T, X extends Exception> T calledBackFromC(Action<T, X> action) throws X {
         CallState s = CallState.current();
-        if (s.depth == 0 || GilCheck.held()) return action.run();
+        int mark = s.scopes == null ? 0 : s.scopes.size();
+        Throwable failed = null;
+        int left = 0;
+        boolean held = GilCheck.held();
+        if (held && s.depth > 0) {
+            try {
+                return action.run();
+            } catch (Throwable t) {
+                failed = t;
+                throw t;
+            } finally {
+                left = closeScopesFrom(s, mark, failed);
+                if (left > 0 && failed == null) throw leftOpen(left);
+            }
+        }
+        if (held) {
+            CallState d = upcallEnter();
+            try {
+                return action.run();
+            } catch (Throwable t) {
+                failed = t;
+                throw t;
+            } finally {
+                try {
+                    left = closeScopesFrom(d, mark, failed);
+                } finally {
+                    d.depth--;
+                }
+                if (left > 0 && failed == null) throw leftOpen(left);
+            }
+        }
         int depth = s.depth;
+        if (depth == 0 && !s.ownThreadState && !s.foreign && GilCheck.hasThreadState()) foreignThread(s);
         s.suspensions++;
         java.lang.invoke.VarHandle.storeStoreFence();
         s.depth = 0;
         try {
             return action.run();
+        } catch (Throwable t) {
+            failed = t;
+            throw t;
         } finally {
-            s.depth = depth;
-            java.lang.invoke.VarHandle.storeStoreFence();
-            s.suspensions--;
+            try {
+                left = closeScopesFrom(s, mark, failed);
+            } finally {
+                s.depth = depth;
+                java.lang.invoke.VarHandle.storeStoreFence();
+                s.suspensions--;
+            }
+            if (left > 0 && failed == null) throw leftOpen(left);
         }
     }
 
-    /** {@code PyGILState_Check()}: whether this thread really holds the GIL (not in the Stable ABI; exported by every libpython). */
+    /**
+     * Whether this thread really holds the GIL: its thread state is CPython's current one.
+     * ({@code PyGILState_Check()} answers 1 everywhere once a subinterpreter was ever made.) The
+     * current-state getter is not in the Stable ABI but exported by every libpython: 3.9-3.12
+     * {@code _PyThreadState_UncheckedGet}, 3.13 {@code PyThreadState_GetUnchecked}.
+     */
     private static final class GilCheck {
-        private static final java.lang.invoke.MethodHandle CHECK = java.lang.foreign.SymbolLookup.loaderLookup()
-                .find("PyGILState_Check")
-                .map(a -> java.lang.foreign.Linker.nativeLinker().downcallHandle(a,
-                        java.lang.foreign.FunctionDescriptor.of(java.lang.foreign.ValueLayout.JAVA_INT),
-                        java.lang.foreign.Linker.Option.critical(false)))
-                .orElse(null);
+        private static final java.lang.invoke.MethodHandle CURRENT = current();
 
-        /** True when it holds the GIL, or when that cannot be asked (then the count is trusted). */
+        private static java.lang.invoke.MethodHandle current() {
+            java.lang.foreign.SymbolLookup py = java.lang.foreign.SymbolLookup.loaderLookup();
+            java.util.Optional<MemorySegment> f = py.find("PyThreadState_GetUnchecked").or(() -> py.find("_PyThreadState_UncheckedGet"));
+            if (f.isEmpty()) {
+                LOG.warn("libpython exports no unchecked current-thread-state getter: whether a C callback holds the GIL "
+                        + "is taken from the bridge's own count");
+                return null;
+            }
+            return java.lang.foreign.Linker.nativeLinker().downcallHandle(f.get(),
+                    java.lang.foreign.FunctionDescriptor.of(java.lang.foreign.ValueLayout.JAVA_LONG),
+                    java.lang.foreign.Linker.Option.critical(false));
+        }
+
+        /** True when this thread holds the GIL (or, where that cannot be asked, when the count says so). */
         static boolean held() {
-            if (CHECK == null) return true;
+            if (CURRENT == null) return CallState.current().depth > 0;
+            long cur;
             try {
-                return (int) CHECK.invokeExact() != 0;
+                cur = (long) CURRENT.invokeExact();
             } catch (StackOverflowError e) {
                 throw e;
             } catch (Throwable t) {
-                return true;
+                return CallState.current().depth > 0;
             }
+            return cur != 0 && cur == PyGILState_GetThisThreadState().address();
+        }
+
+        /** Whether this thread has a Python thread state (Python made it, or the bridge kept one). */
+        static boolean hasThreadState() {
+            return PyGILState_GetThisThreadState().address() != 0;
         }
     }
 

@@ -41,6 +41,8 @@ public final class StreamImport extends ArrowReader {
     private final Imported stream;
     private Imports.Node schema;
     private volatile boolean closed;
+    /** close() began (guarded by this): a batch got meanwhile is released, not loaded. */
+    private boolean closing;
 
     /** Takes over the moved stream (one reference), released when the reader is closed. */
     public StreamImport(Interpreter interpreter, BufferAllocator allocator, Imported stream) {
@@ -97,15 +99,30 @@ public final class StreamImport extends ArrowReader {
         } finally {
             free(out);
         }
-        VectorSchemaRoot root = getVectorSchemaRoot();
-        try (VectorSchemaRoot tmp = Imports.loadBatch(batch.address(), schema, new Imports.Target(allocator, batch, null))) {
-            List<FieldVector> from = tmp.getFieldVectors(), to = root.getFieldVectors();
-            for (int i = 0; i < from.size(); i++) from.get(i).makeTransferPair(to.get(i)).transfer();
-            root.setRowCount(tmp.getRowCount());
-        } finally {
-            batch.unref();
+        synchronized (this) {                   // close(boolean) takes the same lock: the root stays open meanwhile
+            try {
+                if (closing) {
+                    throw new IllegalStateException("the imported Arrow stream's reader was closed while get_next ran; "
+                            + "the batch it got was released");
+                }
+                VectorSchemaRoot root = getVectorSchemaRoot();
+                try (VectorSchemaRoot tmp = Imports.loadBatch(batch.address(), schema, new Imports.Target(allocator, batch, null))) {
+                    List<FieldVector> from = tmp.getFieldVectors(), to = root.getFieldVectors();
+                    for (int i = 0; i < from.size(); i++) from.get(i).makeTransferPair(to.get(i)).transfer();
+                    root.setRowCount(tmp.getRowCount());
+                }
+            } finally {
+                batch.unref();
+            }
         }
         return true;
+    }
+
+    /** Marks the reader closing before Arrow closes its root, so a get_next running now loads nothing into it. */
+    @Override
+    public synchronized void close(boolean closeReadSource) throws IOException {
+        closing = true;
+        super.close(closeReadSource);
     }
 
     @Override
