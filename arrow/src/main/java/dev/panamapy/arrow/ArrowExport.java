@@ -107,9 +107,11 @@ public final class ArrowExport {
      * A stream of record batches as a Python object with {@code __arrow_c_stream__} and
      * {@code __arrow_c_schema__}: {@code pyarrow.RecordBatchReader.from_stream(obj)} or
      * {@code pyarrow.table(obj)} read it. The stream can be consumed once. Each batch is exported
-     * as by {@link #batch}; the reader is advanced by the consumer's {@code get_next} (under the
-     * GIL when the consumer holds it: a reader that blocks blocks Python). The reader is closed
-     * when the consumer releases the stream (or the object is freed unconsumed).
+     * as by {@link #batch}; the reader is advanced by the consumer's {@code get_next}, on the
+     * consumer's thread, with the GIL when the consumer holds it (polars) and without it when the
+     * consumer let it go (pyarrow). Either way the reader may call Python, and may wait inside
+     * {@link CPython#withoutGil} (a reader that blocks while holding the GIL blocks Python). The
+     * reader is closed when the consumer releases the stream (or the object is freed unconsumed).
      *
      * @throws IllegalStateException if CPython is closed
      */
