@@ -60,6 +60,22 @@ class CapsuleRoundTripTest extends AllocatorTest {
         assertEquals(0, Imported.live());
     }
 
+    /** Closed before its first read: every later read refused, the struct never revived. */
+    @Test
+    void anImportedStreamClosedBeforeItsFirstReadStaysClosed(CPython py) throws Exception {
+        ArrowReader in;
+        try (PyObject obj = ArrowExport.stream(py, new ListReader(allocator, List.of(Samples.root(allocator, 3))))) {
+            in = ArrowImport.stream(py, obj, allocator);
+        }
+        in.close();
+        for (int i = 0; i < 3; i++) {
+            IllegalStateException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+                    in::getVectorSchemaRoot);
+            assertTrue(e.getMessage().contains("this ArrowReader is closed"), e.getMessage());
+        }
+        assertEquals(0, Imported.live());
+    }
+
     @Test
     void closingTheJavaRootFirstKeepsTheImportReadable(CPython py) {
         VectorSchemaRoot root = Samples.root(allocator, 20);

@@ -50,9 +50,74 @@ public final class StreamAfterCloseMain {
                 readAfterClose(r);
             }
             case "in-flight" -> inFlight(py, a);
+            case "close-against-gil" -> closeAgainstGil(py);
             default -> throw new IllegalArgumentException(args[0]);
         }
         System.out.println("END");
+    }
+
+    /**
+     * A reader closed on one thread (its releases take the GIL, for the producer's release) while
+     * another thread holding the GIL reads it: neither may wait for the other. (With a lock held
+     * over the close's releases, the reader blocked on it holding the GIL and the closer waited for
+     * the GIL: every Python call in the process stopped.) Prints NO DEADLOCK or DEADLOCK.
+     */
+    private static void closeAgainstGil(CPython py) throws Exception {
+        java.util.concurrent.atomic.AtomicBoolean armed = new java.util.concurrent.atomic.AtomicBoolean();
+        CountDownLatch inClose = new CountDownLatch(1);
+        BufferAllocator slow = new RootAllocator(new org.apache.arrow.memory.AllocationListener() {
+            @Override
+            public void onRelease(long size) {            // the close is slow to release: the reader comes meanwhile
+                if (Thread.currentThread().getName().equals("closer") && armed.compareAndSet(true, false)) {
+                    inClose.countDown();
+                    try {
+                        Thread.sleep(500);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+            }
+        }, Long.MAX_VALUE);
+        py.exec("""
+                import pyarrow as pa
+                src = pa.RecordBatchReader.from_batches(pa.schema([('x', pa.int64())]),
+                    [pa.record_batch([pa.array([1, None, 3])], names=['x']) for _ in range(3)])
+                """);
+        ArrowReader in;
+        try (PyObject obj = py.getGlobal("src")) {
+            in = ArrowImport.stream(py, obj, slow);
+        }
+        System.out.println("FIRST " + in.loadNextBatch());
+        armed.set(true);
+        Thread closer = Thread.ofPlatform().name("closer").start(() -> {
+            try {
+                in.close();
+            } catch (Throwable t) {
+                System.out.println("CLOSE FAILED " + t);
+            }
+        });
+        inClose.await();
+        Thread reader = Thread.ofPlatform().name("reader").start(() -> {
+            try (dev.panamapy.Gil g = py.gil()) {
+                System.out.println("SECOND " + in.loadNextBatch());
+            } catch (IllegalStateException e) {
+                System.out.println("SECOND REFUSED " + e.getMessage());
+            } catch (Throwable t) {
+                System.out.println("SECOND FAILED " + t);
+            }
+        });
+        reader.join(20_000);
+        closer.join(5_000);
+        if (reader.isAlive() || closer.isAlive()) {
+            System.out.println("DEADLOCK reader " + reader.getState() + ", closer " + closer.getState());
+            System.out.flush();
+            Runtime.getRuntime().halt(3);
+        }
+        System.out.println("NO DEADLOCK");
+        py.exec("del src");
+        py.close();
+        slow.close();                                   // nothing left
+        System.out.println("ALLOCATOR CLOSED");
     }
 
     private static void readAfterClose(ArrowReader r) throws IOException {

@@ -45,6 +45,18 @@ class StreamAfterCloseTest {
         assertTrue(r.output().contains("END"), r.output());
     }
 
+    @Test
+    void aCloseThatReleasesWhileAReaderHoldsTheGilDoesNotDeadlock(CPython py) throws Exception {
+        try (PyObject has = py.eval("__import__('importlib.util').util.find_spec('pyarrow') is not None")) {
+            assumeTrue(has.asBoolean(), "pyarrow is not installed for " + py.executable());
+        }
+        ChildJvm.Result r = ChildJvm.run(StreamAfterCloseMain.class, py.executable().toString(), "close-against-gil");
+        assertEquals(0, r.exit(), r.output());
+        assertTrue(r.output().contains("NO DEADLOCK"), r.output());
+        assertTrue(r.output().contains("SECOND REFUSED"), r.output());
+        assertTrue(r.output().contains("ALLOCATOR CLOSED"), r.output());
+    }
+
     private static void assertRefusedAndClean(ChildJvm.Result r) {
         assertEquals(0, r.exit(), r.output());
         assertTrue(r.output().contains("REFUSED the imported Arrow stream's get_schema cannot be called: CPython is closed"),

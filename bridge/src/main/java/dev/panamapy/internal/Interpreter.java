@@ -665,6 +665,9 @@ public final class Interpreter {
         if (held) {
             CallState d = upcallEnter();
             try {
+                // under the GIL, as Functions.call: ordered with tearDown's wait for upcalls
+                if (refusesUserCode()) throw new IllegalStateException("CPython is finalizing: Java code called back "
+                        + "by C on a Python thread can no longer run");
                 return action.run();
             } catch (Throwable t) {
                 failed = t;
@@ -681,9 +684,13 @@ public final class Interpreter {
         int depth = s.depth;
         if (depth == 0 && !s.ownThreadState && !s.foreign && GilCheck.hasThreadState()) foreignThread(s);
         s.suspensions++;
-        java.lang.invoke.VarHandle.storeStoreFence();
+        java.lang.invoke.VarHandle.fullFence();  // counted before upcallsClosed is read, as tearDown writes it before it counts
         s.depth = 0;
         try {
+            if (s.foreign && depth == 0 && refusesUserCode()) {
+                throw new IllegalStateException("CPython is finalizing: Java code called back by C on a Python thread "
+                        + "can no longer run");
+            }
             return action.run();
         } catch (Throwable t) {
             failed = t;

@@ -47,7 +47,12 @@ public final class Imported {
 
     /** One more Java buffer over this struct's memory. */
     public void ref() {
-        if (refs.getAndIncrement() <= 0) throw new IllegalStateException("an imported Arrow struct was already released");
+        int n;
+        do {
+            n = refs.get();
+            // never from 0 up again: a failed ref() must not revive a released (freed) struct
+            if (n <= 0) throw new IllegalStateException("an imported Arrow struct was already released");
+        } while (!refs.compareAndSet(n, n + 1));
     }
 
     /**

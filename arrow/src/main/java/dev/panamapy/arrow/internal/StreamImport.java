@@ -41,8 +41,17 @@ public final class StreamImport extends ArrowReader {
     private final Imported stream;
     private Imports.Node schema;
     private volatile boolean closed;
-    /** close() began (guarded by this): a batch got meanwhile is released, not loaded. */
-    private boolean closing;
+    /*
+     * A close() on another thread while a read runs (ArrowReader is not thread-safe, but a close
+     * must never crash or leak): the read holds "busy" and the close is deferred to its end, so
+     * the root is never closed under a transfer. The lock guards these four fields only and is
+     * never held while buffers are released or the GIL is taken (a producer's release takes it).
+     */
+    private final Object state = new Object();
+    private int busy;                   // reads running (guarded by state)
+    private boolean closeRequested;     // close() was called (guarded by state)
+    private boolean closeDeferred;      // ... while a read ran: the last read to end closes (guarded by state)
+    private boolean deferredCloseReadSource;
 
     /** Takes over the moved stream (one reference), released when the reader is closed. */
     public StreamImport(Interpreter interpreter, BufferAllocator allocator, Imported stream) {
@@ -51,8 +60,64 @@ public final class StreamImport extends ArrowReader {
         this.stream = stream;
     }
 
+    /** Starts a read: refused once close() was called. */
+    private void begin(String what) {
+        synchronized (state) {
+            if (closeRequested) {
+                throw new IllegalStateException("the imported Arrow stream's " + what + " cannot be called: this "
+                        + "ArrowReader is closed");
+            }
+            busy++;
+        }
+    }
+
+    /** Ends a read; the last one to end performs a close() deferred meanwhile (outside the lock). */
+    private void end() throws IOException {
+        boolean close;
+        boolean source;
+        synchronized (state) {
+            close = --busy == 0 && closeDeferred;
+            if (close) closeDeferred = false;
+            source = deferredCloseReadSource;
+        }
+        if (close) super.close(source);
+    }
+
+    /** Whether close() was called since the read began. */
+    private boolean closeRequested() {
+        synchronized (state) {
+            return closeRequested;
+        }
+    }
+
+    /**
+     * Closes at once, or, while a read runs on another thread, when it ends (the root must not be
+     * closed under its transfer); either way no read starts after this. Never waits.
+     */
+    @Override
+    public void close(boolean closeReadSource) throws IOException {
+        synchronized (state) {
+            closeRequested = true;
+            if (busy > 0) {
+                closeDeferred = true;
+                deferredCloseReadSource |= closeReadSource;
+                return;
+            }
+        }
+        super.close(closeReadSource);
+    }
+
     @Override
     protected Schema readSchema() throws IOException {
+        begin("get_schema");
+        try {
+            return readSchemaBusy();
+        } finally {
+            end();
+        }
+    }
+
+    private Schema readSchemaBusy() throws IOException {
         long s = calloc(SCHEMA.byteSize());
         try {
             call(ST_GET_SCHEMA, s, "get_schema");
@@ -80,9 +145,15 @@ public final class StreamImport extends ArrowReader {
 
     @Override
     public boolean loadNextBatch() throws IOException {
-        // before Arrow's preparation, which would give the closed root's vectors new buffers
-        if (closed) throw new IllegalStateException("the imported Arrow stream's get_next cannot be called: this "
-                + "ArrowReader is closed");
+        begin("get_next");                      // before Arrow's preparation, which would give a closed root new buffers
+        try {
+            return loadNextBatchBusy();
+        } finally {
+            end();
+        }
+    }
+
+    private boolean loadNextBatchBusy() throws IOException {
         prepareLoadNextBatch();
         long out = calloc(ARRAY.byteSize());
         Imported batch;
@@ -99,30 +170,21 @@ public final class StreamImport extends ArrowReader {
         } finally {
             free(out);
         }
-        synchronized (this) {                   // close(boolean) takes the same lock: the root stays open meanwhile
-            try {
-                if (closing) {
-                    throw new IllegalStateException("the imported Arrow stream's reader was closed while get_next ran; "
-                            + "the batch it got was released");
-                }
-                VectorSchemaRoot root = getVectorSchemaRoot();
-                try (VectorSchemaRoot tmp = Imports.loadBatch(batch.address(), schema, new Imports.Target(allocator, batch, null))) {
-                    List<FieldVector> from = tmp.getFieldVectors(), to = root.getFieldVectors();
-                    for (int i = 0; i < from.size(); i++) from.get(i).makeTransferPair(to.get(i)).transfer();
-                    root.setRowCount(tmp.getRowCount());
-                }
-            } finally {
-                batch.unref();
+        try {
+            if (closeRequested()) {             // the root stays open until this read ends, but nobody wants the batch
+                throw new IllegalStateException("the imported Arrow stream's reader was closed while get_next ran; "
+                        + "the batch it got was released");
             }
+            VectorSchemaRoot root = getVectorSchemaRoot();
+            try (VectorSchemaRoot tmp = Imports.loadBatch(batch.address(), schema, new Imports.Target(allocator, batch, null))) {
+                List<FieldVector> from = tmp.getFieldVectors(), to = root.getFieldVectors();
+                for (int i = 0; i < from.size(); i++) from.get(i).makeTransferPair(to.get(i)).transfer();
+                root.setRowCount(tmp.getRowCount());
+            }
+        } finally {
+            batch.unref();
         }
         return true;
-    }
-
-    /** Marks the reader closing before Arrow closes its root, so a get_next running now loads nothing into it. */
-    @Override
-    public synchronized void close(boolean closeReadSource) throws IOException {
-        closing = true;
-        super.close(closeReadSource);
     }
 
     @Override
