@@ -577,37 +577,54 @@ public final class Interpreter {
      */
     public <T, X extends Exception> T withoutGil(Action<T, X> action) throws X {
         CallState s = CallState.current();
-        int mark = s.scopes == null ? 0 : s.scopes.size();
-        Throwable failed = null;
-        int left = 0;
-        if (s.depth == 0) {                      // no GIL of ours to let go: just the action
-            try {
-                return action.run();
-            } catch (Throwable t) {
-                failed = t;
-                throw t;
-            } finally {
-                left = closeScopesFrom(s, mark, failed);
-                if (left > 0 && failed == null) throw leftOpen(left);
-            }
-        }
+        int mark = openScopes(s);
+        if (s.depth == 0) return closingScopes(s, mark, action, null);   // no GIL of ours to let go
         StackGuard.measure();                    // the way back needs stack: refuse here, having let nothing go
         // C code may have let the GIL go under a count of ours (a consumer calling a Java
         // callback, like pyarrow reading a stream): then there is nothing to let go
         boolean held = GilCheck.held();
-        int depth = s.depth;
-        s.suspensions++;                         // before depth goes to 0: close() never sees neither
-        java.lang.invoke.VarHandle.storeStoreFence();
-        MemorySegment tstate = MemorySegment.NULL;
-        if (held) {
-            try {
-                tstate = PyEval_SaveThread();
-            } catch (Throwable t) {
-                s.suspensions--;
-                throw t;
-            }
+        int depth = suspend(s);
+        MemorySegment tstate;
+        try {
+            tstate = held ? PyEval_SaveThread() : MemorySegment.NULL;
+        } catch (Throwable t) {
+            resume(s, depth);
+            throw t;
         }
-        s.depth = 0;                             // other threads see this one hold no GIL (GilWatchdog)
+        return closingScopes(s, mark, action, () -> {
+            if (held) PyEval_RestoreThread(tstate);   // waits for the GIL, uninterruptibly; whatever closing threw
+            resume(s, depth);
+        });
+    }
+
+    /**
+     * Counts a stretch without the GIL under a call of this thread's: suspended first, then
+     * depth 0, so that close() and tearDown never see neither (and GilWatchdog sees no GIL held).
+     * Returns the depth, for {@link #resume}.
+     */
+    private static int suspend(CallState s) {
+        int depth = s.depth;
+        s.suspensions++;
+        java.lang.invoke.VarHandle.fullFence();  // counted before upcallsClosed is read, as tearDown writes it before it counts
+        s.depth = 0;
+        return depth;
+    }
+
+    /** Ends {@link #suspend}: the depth back first, then the suspension. */
+    private static void resume(CallState s, int depth) {
+        s.depth = depth;
+        java.lang.invoke.VarHandle.storeStoreFence();
+        s.suspensions--;
+    }
+
+    /**
+     * Runs the action, then closes the py.gil() scopes it opened since {@code mark} and left
+     * open, then runs {@code after} (whatever closing threw), then throws IllegalStateException
+     * if there were any and the action itself did not throw.
+     */
+    private static <T, X extends Exception> T closingScopes(CallState s, int mark, Action<T, X> action, Runnable after) throws X {
+        Throwable failed = null;
+        int left = 0;
         try {
             return action.run();
         } catch (Throwable t) {
@@ -617,18 +634,13 @@ public final class Interpreter {
             try {
                 left = closeScopesFrom(s, mark, failed);
             } finally {
-                if (held) PyEval_RestoreThread(tstate);   // waits for the GIL, uninterruptibly; whatever closing threw
-                s.depth = depth;
-                java.lang.invoke.VarHandle.storeStoreFence();
-                s.suspensions--;
+                if (after != null) after.run();
             }
-            if (left > 0 && failed == null) throw leftOpen(left);
+            if (left > 0 && failed == null) {
+                throw new IllegalStateException(left + " py.gil() scope(s) opened inside withoutGil() or a callback were "
+                        + "still open when it ended; they were closed (close a scope where it was opened)");
+            }
         }
-    }
-
-    private static IllegalStateException leftOpen(int n) {
-        return new IllegalStateException(n + " py.gil() scope(s) opened inside withoutGil() were still open when it "
-                + "ended; they were closed (close a scope inside the block that opened it)");
     }
 
     /**
@@ -647,64 +659,29 @@ public final class Interpreter {
      */
     public static <T, X extends Exception> T calledBackFromC(Action<T, X> action) throws X {
         CallState s = CallState.current();
-        int mark = s.scopes == null ? 0 : s.scopes.size();
-        Throwable failed = null;
-        int left = 0;
+        int mark = openScopes(s);
         boolean held = GilCheck.held();
-        if (held && s.depth > 0) {
-            try {
-                return action.run();
-            } catch (Throwable t) {
-                failed = t;
-                throw t;
-            } finally {
-                left = closeScopesFrom(s, mark, failed);
-                if (left > 0 && failed == null) throw leftOpen(left);
-            }
-        }
-        if (held) {
+        if (held && s.depth > 0) return closingScopes(s, mark, action, null);   // the GIL and the count agree
+        if (held) {                              // a thread holding the GIL the bridge never counted
             CallState d = upcallEnter();
-            try {
+            return closingScopes(s, mark, () -> {
                 // under the GIL, as Functions.call: ordered with tearDown's wait for upcalls
                 if (refusesUserCode()) throw new IllegalStateException("CPython is finalizing: Java code called back "
                         + "by C on a Python thread can no longer run");
                 return action.run();
-            } catch (Throwable t) {
-                failed = t;
-                throw t;
-            } finally {
-                try {
-                    left = closeScopesFrom(d, mark, failed);
-                } finally {
-                    d.depth--;
-                }
-                if (left > 0 && failed == null) throw leftOpen(left);
-            }
+            }, () -> d.depth--);
         }
-        int depth = s.depth;
-        if (depth == 0 && !s.ownThreadState && !s.foreign && GilCheck.hasThreadState()) foreignThread(s);
-        s.suspensions++;
-        java.lang.invoke.VarHandle.fullFence();  // counted before upcallsClosed is read, as tearDown writes it before it counts
-        s.depth = 0;
-        try {
-            if (s.foreign && depth == 0 && refusesUserCode()) {
+        boolean python = s.depth == 0 && !s.ownThreadState && !s.foreign && GilCheck.hasThreadState();
+        if (python) foreignThread(s);
+        boolean outermost = s.depth == 0 && s.foreign;
+        int depth = suspend(s);
+        return closingScopes(s, mark, () -> {
+            if (outermost && refusesUserCode()) {
                 throw new IllegalStateException("CPython is finalizing: Java code called back by C on a Python thread "
                         + "can no longer run");
             }
             return action.run();
-        } catch (Throwable t) {
-            failed = t;
-            throw t;
-        } finally {
-            try {
-                left = closeScopesFrom(s, mark, failed);
-            } finally {
-                s.depth = depth;
-                java.lang.invoke.VarHandle.storeStoreFence();
-                s.suspensions--;
-            }
-            if (left > 0 && failed == null) throw leftOpen(left);
-        }
+        }, () -> resume(s, depth));
     }
 
     /**
